@@ -1,0 +1,27 @@
+//! ember-datasets: schemas, readers, vocabularies and generators.
+//!
+//! Data flows one way: a reader turns a file into a [`RawTable`] (tokens
+//! already hashed), a [`Preprocessor`] fitted on the training split turns raw
+//! tables into [`EncodedData`], which the models crate batches into tensors.
+
+pub mod encoded;
+pub mod error;
+pub mod hashing;
+pub mod paths;
+pub mod preprocess;
+pub mod raw;
+pub mod readers;
+pub mod registry;
+pub mod schema;
+pub mod splits;
+pub mod synthetic;
+pub mod vocab;
+
+pub use encoded::{EncodedData, EncodedDense, EncodedSequence, FeatureLayout};
+pub use error::{DataError, Location, Result};
+pub use paths::shared_data_dir;
+pub use preprocess::Preprocessor;
+pub use raw::{RawColumn, RawTable};
+pub use readers::ReadOptions;
+pub use registry::{DataConfig, PreparedData};
+pub use schema::{Encoding, FieldKind, FieldSpec, Normalisation, Schema};

@@ -1,0 +1,267 @@
+//! Delimited text described by a schema file (TOML or JSON).
+//!
+//! A schema file is a [`Schema`] plus how the text is delimited, e.g.
+//!
+//! ```toml
+//! delimiter = ","
+//! labels = ["click"]
+//! [[fields]]
+//! name = "C1"
+//! kind = "categorical"
+//! encoding = { type = "hash", buckets = 100000 }
+//! [[fields]]
+//! name = "I1"
+//! kind = "numeric"
+//! normalisation = "log1p"
+//! ```
+//!
+//! Columns are matched by header name, so a file may carry extra columns in
+//! any order. Cells are parsed from `csv::ByteRecord`s: no `String` per cell.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::columns::{ColumnsBuilder, ReadOptions, on_row_error};
+use crate::error::{DataError, Result};
+use crate::raw::RawTable;
+use crate::schema::Schema;
+
+/// A schema file: the schema plus how the text is delimited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CsvSpec {
+    #[serde(default = "comma")]
+    pub delimiter: char,
+    /// With a header, fields and labels are found by name; without one, the
+    /// columns are the labels, then the fields, in schema order.
+    #[serde(default = "yes")]
+    pub has_header: bool,
+    /// Honour `"` quoting (off for formats that never quote, e.g. Criteo TSV).
+    #[serde(default = "yes")]
+    pub quoting: bool,
+    #[serde(flatten)]
+    pub schema: Schema,
+}
+
+fn comma() -> char {
+    ','
+}
+fn yes() -> bool {
+    true
+}
+
+impl CsvSpec {
+    /// Reads a schema file (TOML, or JSON by extension).
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
+        let parsed = if path.extension().is_some_and(|e| e == "json") {
+            serde_json::from_str(&text).map_err(|e| e.to_string())
+        } else {
+            toml::from_str(&text).map_err(|e| e.to_string())
+        };
+        parsed.map_err(|e| {
+            DataError::malformed(path, None, None, format!("invalid schema file: {e}"))
+        })
+    }
+}
+
+/// Reads a delimited text file described by `spec`.
+///
+/// Every row must have as many columns as the header (or, without a header,
+/// exactly labels + fields). Line numbers in errors are 1-based file lines.
+pub fn read_csv(path: &Path, spec: &CsvSpec, options: ReadOptions) -> Result<RawTable> {
+    let schema = &spec.schema;
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(spec.delimiter as u8)
+        .has_headers(spec.has_header)
+        .flexible(true)
+        .quoting(spec.quoting)
+        .from_path(path)
+        .map_err(|e| DataError::malformed(path, None, None, e.to_string()))?;
+    let n_labels = schema.labels.len();
+    let mut header_len = n_labels + schema.fields.len();
+    let (field_cols, label_cols, group_col): (Vec<usize>, Vec<usize>, Option<usize>) =
+        if spec.has_header {
+            let header = reader
+                .byte_headers()
+                .map_err(|e| DataError::malformed(path, Some(1), None, e.to_string()))?
+                .clone();
+            if header.iter().all(|h| h.trim_ascii().is_empty()) {
+                return Err(DataError::malformed(
+                    path,
+                    None,
+                    None,
+                    "empty file: no header row",
+                ));
+            }
+            header_len = header.len();
+            let find = |name: &str| {
+                header
+                    .iter()
+                    .position(|h| h.trim_ascii() == name.as_bytes())
+                    .ok_or_else(|| {
+                        DataError::malformed(
+                            path,
+                            Some(1),
+                            Some(name),
+                            "column named by the schema is missing from the header",
+                        )
+                    })
+            };
+            (
+                schema
+                    .fields
+                    .iter()
+                    .map(|f| find(&f.name))
+                    .collect::<Result<_>>()?,
+                schema
+                    .labels
+                    .iter()
+                    .map(|l| find(l))
+                    .collect::<Result<_>>()?,
+                schema.group_by.as_deref().map(find).transpose()?,
+            )
+        } else {
+            let group = schema
+                .group_by
+                .as_deref()
+                .and_then(|g| schema.field_index(g))
+                .map(|i| n_labels + i);
+            (
+                (n_labels..n_labels + schema.fields.len()).collect(),
+                (0..n_labels).collect(),
+                group,
+            )
+        };
+    let expected = header_len;
+    let mut builder = ColumnsBuilder::new(schema);
+    let mut record = csv::ByteRecord::new();
+    let mut skipped = 0;
+    loop {
+        let more = reader.read_byte_record(&mut record).map_err(|e| {
+            let line = e.position().map(|p| p.line());
+            DataError::malformed(path, line, None, e.to_string())
+        })?;
+        if !more {
+            break;
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        let outcome = if record.len() != expected {
+            // Name the first schema column the short row lacks (or, for a
+            // long row, the last one it has).
+            let missing = field_cols
+                .iter()
+                .zip(schema.fields.iter().map(|f| f.name.as_str()))
+                .chain(
+                    label_cols
+                        .iter()
+                        .zip(schema.labels.iter().map(String::as_str)),
+                )
+                .filter(|&(&c, _)| c >= record.len())
+                .min_by_key(|&(&c, _)| c)
+                .or_else(|| {
+                    field_cols
+                        .iter()
+                        .zip(schema.fields.iter().map(|f| f.name.as_str()))
+                        .max_by_key(|&(&c, _)| c)
+                })
+                .map_or("?", |(_, n)| n);
+            Err((
+                missing.to_owned(),
+                format!("{} columns, expected {expected}", record.len()),
+            ))
+        } else {
+            builder.push_row(
+                |i| record.get(field_cols[i]),
+                |t| record.get(label_cols[t]),
+                group_col.and_then(|g| record.get(g)),
+            )
+        };
+        if let Err(error) = outcome {
+            on_row_error(options, &mut skipped, path, line, error)?;
+        }
+    }
+    builder.finish(path, skipped)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn spec() -> CsvSpec {
+        toml::from_str(
+            r#"
+            labels = ["click"]
+            [[fields]]
+            name = "city"
+            kind = "categorical"
+            [[fields]]
+            name = "price"
+            kind = "numeric"
+            normalisation = "standard"
+            [[fields]]
+            name = "tags"
+            kind = "sequence"
+            max_len = 3
+            [[fields]]
+            name = "vec"
+            kind = "dense"
+            dim = 2
+            "#,
+        )
+        .unwrap()
+    }
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn reads_every_field_kind_by_header_name() {
+        let f = file("price,city,click,tags,vec\n1.5,paris,1,a|b,0.1|0.2\n,rome,0,,0|1\n");
+        let t = read_csv(f.path(), &spec(), ReadOptions::default()).unwrap();
+        assert_eq!(t.num_rows(), 2);
+        assert_eq!(t.labels, vec![1.0, 0.0]);
+    }
+
+    #[test]
+    fn errors_name_file_line_and_field() {
+        let f = file("price,city,click,tags,vec\n1.5,paris,1,a,0|1\nabc,rome,0,,0|1\n");
+        let err = read_csv(f.path(), &spec(), ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 3") && err.contains("field 'price'") && err.contains("'abc'"),
+            "{err}"
+        );
+        let f = file("price,city,click,tags,vec\n1.5,paris,1,a,0|1|2\n");
+        let err = read_csv(f.path(), &spec(), ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("field 'vec'") && err.contains("expected 2"),
+            "{err}"
+        );
+        let f = file("price,click,tags,vec\n1.5,1,a,0|1\n");
+        let err = read_csv(f.path(), &spec(), ReadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("field 'city'") && err.contains("missing"),
+            "{err}"
+        );
+        let f = file("price,city,click,tags,vec\n1.5,paris,1,a,0|1\n2,rome\n");
+        let t = read_csv(
+            f.path(),
+            &spec(),
+            ReadOptions {
+                skip_bad_rows: true,
+            },
+        )
+        .unwrap();
+        assert_eq!((t.num_rows(), t.skipped_rows), (1, 1));
+    }
+}

@@ -1,0 +1,9 @@
+//! Seeded synthetic data, generated directly as encoded ids.
+//!
+//! - `known_ctr`: small CTR data with a known true probability per row
+//!   (tests and the demo can compare a model's AUC with the ceiling);
+//! - `criteo_synth`: the shared throughput workload of
+//!   `shared/bench/criteo_synth_spec.md`.
+
+pub mod criteo_synth;
+pub mod known_ctr;

@@ -1,0 +1,158 @@
+//! Vocabularies: token hash → id, built on the training split.
+//!
+//! Keys are already XXH3 hashes (uniformly distributed), so the map uses a
+//! pass-through hasher instead of SipHash: a lookup is one multiply and a
+//! probe. The serialised form is the token list in id order, which is both
+//! compact and the only thing needed to rebuild the map.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Hasher for keys that are already good hashes (a multiply spreads any
+/// structure the low bits might have, at no real cost).
+#[derive(Default, Clone, Copy)]
+pub struct PrehashedKey(u64);
+
+impl Hasher for PrehashedKey {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type IdMap<V> = HashMap<u64, V, BuildHasherDefault<PrehashedKey>>;
+
+use serde::{Deserialize, Serialize};
+
+/// Maps the tokens of one field to ids `1..cardinality`; id 0 is OOV.
+///
+/// Built from counts with a minimum count; ids are assigned by descending
+/// count, ties by hash, so the same data always gives the same ids.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "SerialVocab", into = "SerialVocab")]
+pub struct Vocabulary {
+    ids: IdMap<u32>,
+}
+
+/// The stored form: tokens in id order (id = position + 1).
+#[derive(Serialize, Deserialize)]
+struct SerialVocab {
+    tokens: Vec<u64>,
+}
+
+impl From<SerialVocab> for Vocabulary {
+    fn from(s: SerialVocab) -> Self {
+        Self {
+            ids: s
+                .tokens
+                .into_iter()
+                .enumerate()
+                .map(|(i, t)| (t, i as u32 + 1))
+                .collect(),
+        }
+    }
+}
+
+impl From<Vocabulary> for SerialVocab {
+    fn from(v: Vocabulary) -> Self {
+        let mut pairs: Vec<(u32, u64)> = v.ids.into_iter().map(|(t, i)| (i, t)).collect();
+        pairs.sort_unstable();
+        SerialVocab {
+            tokens: pairs.into_iter().map(|(_, t)| t).collect(),
+        }
+    }
+}
+
+impl Vocabulary {
+    /// Builds from token hashes; tokens seen fewer than `min_count` times stay OOV.
+    pub fn build(tokens: impl IntoIterator<Item = u64>, min_count: u32) -> Self {
+        let mut counts: IdMap<u32> = IdMap::default();
+        for t in tokens {
+            *counts.entry(t).or_default() += 1;
+        }
+        let mut kept: Vec<(u32, u64)> = counts
+            .into_iter()
+            .filter(|&(_, c)| c >= min_count.max(1))
+            .map(|(t, c)| (c, t))
+            .collect();
+        kept.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        Self {
+            ids: kept
+                .into_iter()
+                .enumerate()
+                .map(|(i, (_, t))| (t, i as u32 + 1))
+                .collect(),
+        }
+    }
+
+    /// The id of a token, 0 when unknown.
+    #[inline]
+    pub fn lookup(&self, token: u64) -> u32 {
+        self.ids.get(&token).copied().unwrap_or(0)
+    }
+
+    /// Ids including the OOV id 0.
+    pub fn cardinality(&self) -> usize {
+        self.ids.len() + 1
+    }
+
+    /// Number of known tokens (ids `1..=len`).
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn min_count_sends_rare_tokens_to_oov_and_ids_are_by_frequency() {
+        let v = Vocabulary::build([5, 5, 5, 7, 7, 9], 2);
+        assert_eq!(v.cardinality(), 3);
+        assert_eq!(v.lookup(5), 1);
+        assert_eq!(v.lookup(7), 2);
+        assert_eq!(v.lookup(9), 0);
+        assert_eq!(v.lookup(12345), 0);
+    }
+
+    #[test]
+    fn ids_are_reproducible_and_ties_break_by_hash() {
+        let a = Vocabulary::build([9, 3, 7, 3, 9, 7, 1], 1);
+        let b = Vocabulary::build([1, 7, 9, 7, 3, 3, 9], 1);
+        assert_eq!(a, b);
+        // counts: 3→2, 7→2, 9→2, 1→1; ties in ascending hash order.
+        assert_eq!(
+            [a.lookup(3), a.lookup(7), a.lookup(9), a.lookup(1)],
+            [1, 2, 3, 4]
+        );
+        assert_eq!(Vocabulary::build([], 1).cardinality(), 1);
+        assert_eq!(
+            Vocabulary::build([4, 4], 0).lookup(4),
+            1,
+            "min_count 0 acts as 1"
+        );
+    }
+
+    #[test]
+    fn survives_serialisation() {
+        let v = Vocabulary::build([3, 1, 1, 2, 2, 2], 1);
+        let back: Vocabulary = serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
+        assert_eq!(v, back);
+    }
+}

@@ -1,0 +1,278 @@
+//! The feature layer ("sparse arch"): a [`Batch`] becomes one vector per field.
+//!
+//! Every ranking model starts here, so the embedding path (lookups through
+//! `gather`, the row layout of the tables) lives in this file alone.
+//!
+//! - categorical field f: `e_f = E[offset_f + id_f]`
+//! - sequence field s: the masked mean of its entries' embeddings
+//! - numeric field n: `e_n = x_n · v_n` (a learned vector scaled by the value)
+//! - dense-vector field: a linear projection to the embedding size
+//!
+//! Fields may have different embedding sizes (`field_dims`); each distinct
+//! size gets its own table, and the output is zero-padded to the largest size
+//! so kernel interactions can pair fields of different sizes exactly.
+
+use burn::module::Param;
+use burn::nn::{Initializer, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::TensorData;
+use ember_datasets::FeatureLayout;
+
+use super::embedding::{EmbeddingTable, EmbeddingTableConfig};
+use crate::batch::Batch;
+
+#[derive(Config, Debug)]
+pub struct FeatureConfig {
+    /// Embedding size of every field without an entry in `field_dims`.
+    #[config(default = 10)]
+    pub embedding_dim: usize,
+    /// Per-field embedding sizes, in field order (categorical, sequence,
+    /// numeric, dense); empty means `embedding_dim` everywhere. Only
+    /// categorical and sequence fields may differ from `embedding_dim`.
+    #[config(default = "Vec::new()")]
+    pub field_dims: Vec<usize>,
+    #[config(default = 0.01)]
+    pub init_std: f64,
+}
+
+/// The field vectors of a batch.
+#[derive(Debug, Clone)]
+pub struct FieldVectors {
+    /// `[B, F, D_max]`, zero-padded past each field's own size.
+    pub vectors: Tensor<3>,
+    /// Each field's embedding size, in the order of `vectors`.
+    pub dims: Vec<usize>,
+}
+
+impl FieldVectors {
+    pub fn num_fields(&self) -> usize {
+        self.dims.len()
+    }
+
+    /// Whether every field has the same embedding size (FM and friends need it).
+    pub fn uniform(&self) -> bool {
+        self.dims.windows(2).all(|w| w[0] == w[1])
+    }
+
+    /// `[B, F · D]`: the input of a deep tower.
+    pub fn flatten(&self) -> Tensor<2> {
+        let [b, f, d] = self.vectors.dims();
+        self.vectors.clone().reshape([b, f * d])
+    }
+}
+
+/// Which batch columns one embedding table serves, and where each field's rows start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableFields {
+    /// Columns of `Batch::categorical` served by this table.
+    pub categorical: Vec<usize>,
+    pub categorical_offsets: Vec<i32>,
+    /// Indices into `Batch::sequences` served by this table.
+    pub sequences: Vec<usize>,
+    pub sequence_offsets: Vec<i32>,
+    /// Total rows: the sum of the served fields' cardinalities.
+    pub rows: usize,
+    /// Whether `categorical` is every categorical column in order, so the
+    /// batch's id matrix is used as it is, without a column select.
+    pub all_categorical: bool,
+}
+
+impl TableFields {
+    /// Lays out the given categorical and sequence fields of `layout` in one table.
+    pub fn new(layout: &FeatureLayout, categorical: Vec<usize>, sequences: Vec<usize>) -> Self {
+        let mut rows = 0usize;
+        let mut offset = |cardinality: usize| {
+            let at = rows as i32;
+            rows += cardinality;
+            at
+        };
+        let categorical_offsets = categorical
+            .iter()
+            .map(|&c| offset(layout.categorical[c].1))
+            .collect();
+        let sequence_offsets = sequences
+            .iter()
+            .map(|&s| offset(layout.sequences[s].1))
+            .collect();
+        let all_categorical = categorical.len() == layout.categorical.len()
+            && categorical.iter().enumerate().all(|(i, &c)| i == c);
+        Self {
+            categorical,
+            categorical_offsets,
+            sequences,
+            sequence_offsets,
+            rows,
+            all_categorical,
+        }
+    }
+
+    pub fn num_fields(&self) -> usize {
+        self.categorical.len() + self.sequences.len()
+    }
+
+    /// The served fields' vectors, `[B, k, dim]` (categorical then sequences).
+    pub fn lookup(&self, table: &EmbeddingTable, batch: &Batch) -> Option<Tensor<3>> {
+        let mut pieces = Vec::with_capacity(2);
+        if !self.categorical.is_empty() {
+            let ids = batch
+                .categorical
+                .clone()
+                .expect("layout has categorical fields but the batch has none");
+            let device = ids.device();
+            let ids = if self.all_categorical {
+                ids
+            } else {
+                let cols = self
+                    .categorical
+                    .iter()
+                    .map(|&c| c as i32)
+                    .collect::<Vec<_>>();
+                let n = cols.len();
+                ids.select(1, Tensor::from_data(TensorData::new(cols, [n]), &device))
+            };
+            let offsets = Tensor::<2, Int>::from_data(
+                TensorData::new(
+                    self.categorical_offsets.clone(),
+                    [1, self.categorical.len()],
+                ),
+                &device,
+            );
+            pieces.push(table.lookup(ids + offsets));
+        }
+        for (&s, &offset) in self.sequences.iter().zip(&self.sequence_offsets) {
+            let seq = &batch.sequences[s];
+            let embedded = table.lookup(seq.ids.clone().add_scalar(offset)); // [B, L, D]
+            let mask = seq.mask.clone(); // [B, L]
+            let count = mask.clone().sum_dim(1).clamp_min(1.0); // [B, 1]
+            let pooled = (embedded * mask.unsqueeze_dim::<3>(2)).sum_dim(1) // [B, 1, D]
+                / count.unsqueeze_dim::<3>(2);
+            pieces.push(pooled);
+        }
+        (!pieces.is_empty()).then(|| Tensor::cat(pieces, 1))
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct FeatureLayer {
+    /// One table per distinct embedding size.
+    pub tables: Vec<EmbeddingTable>,
+    #[module(skip)]
+    pub table_fields: Vec<TableFields>,
+    /// `[F_num, D]`: one learned vector per numeric field.
+    pub numeric: Option<Param<Tensor<2>>>,
+    /// One projection per dense-vector field.
+    pub dense: Vec<Linear>,
+    pub embedding_dim: usize,
+}
+
+impl FeatureConfig {
+    /// The embedding size of each field, in field order.
+    pub fn dims_for(&self, layout: &FeatureLayout) -> Result<Vec<usize>, String> {
+        let n = layout.num_fields();
+        if self.field_dims.is_empty() {
+            return Ok(vec![self.embedding_dim; n]);
+        }
+        if self.field_dims.len() != n {
+            return Err(format!(
+                "field_dims lists {} sizes but the data has {n} fields",
+                self.field_dims.len()
+            ));
+        }
+        let sparse = layout.categorical.len() + layout.sequences.len();
+        if let Some(i) = (sparse..n).find(|&i| self.field_dims[i] != self.embedding_dim) {
+            return Err(format!(
+                "field {i} is numeric or dense; only categorical and sequence fields may have their own size"
+            ));
+        }
+        Ok(self.field_dims.clone())
+    }
+
+    pub fn init(&self, layout: &FeatureLayout, device: &Device) -> Result<FeatureLayer, String> {
+        let dims = self.dims_for(layout)?;
+        let n_cat = layout.categorical.len();
+        let mut distinct: Vec<usize> = dims[..n_cat + layout.sequences.len()].to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+
+        let mut tables = Vec::new();
+        let mut table_fields = Vec::new();
+        for &dim in &distinct {
+            let categorical = (0..n_cat).filter(|&c| dims[c] == dim).collect();
+            let sequences = (0..layout.sequences.len())
+                .filter(|&s| dims[n_cat + s] == dim)
+                .collect();
+            let fields = TableFields::new(layout, categorical, sequences);
+            tables.push(
+                EmbeddingTableConfig::new(fields.rows, dim)
+                    .with_init_std(self.init_std)
+                    .init(device),
+            );
+            table_fields.push(fields);
+        }
+        let numeric = (!layout.numeric.is_empty()).then(|| {
+            Initializer::Normal {
+                mean: 0.0,
+                std: self.init_std,
+            }
+            .init([layout.numeric.len(), self.embedding_dim], device)
+        });
+        let dense = layout
+            .dense
+            .iter()
+            .map(|(_, d)| LinearConfig::new(*d, self.embedding_dim).init(device))
+            .collect();
+        Ok(FeatureLayer {
+            tables,
+            table_fields,
+            numeric,
+            dense,
+            embedding_dim: self.embedding_dim,
+        })
+    }
+}
+
+impl FeatureLayer {
+    pub fn forward(&self, batch: &Batch) -> FieldVectors {
+        let max_dim = self
+            .tables
+            .iter()
+            .map(EmbeddingTable::dim)
+            .chain([self.embedding_dim])
+            .max()
+            .unwrap_or(self.embedding_dim);
+        let pad = |x: Tensor<3>, d: usize| {
+            if d == max_dim {
+                return x;
+            }
+            let [b, k, _] = x.dims();
+            let zeros = Tensor::zeros([b, k, max_dim - d], &x.device());
+            Tensor::cat(vec![x, zeros], 2)
+        };
+
+        let mut pieces = Vec::new();
+        let mut dims = Vec::new();
+        for (table, fields) in self.tables.iter().zip(&self.table_fields) {
+            if let Some(v) = fields.lookup(table, batch) {
+                dims.extend(std::iter::repeat_n(table.dim(), fields.num_fields()));
+                pieces.push(pad(v, table.dim()));
+            }
+        }
+        if let (Some(weight), Some(x)) = (&self.numeric, &batch.numeric) {
+            let [f_num, d] = weight.dims();
+            let v = x.clone().unsqueeze_dim::<3>(2) * weight.val().reshape([1, f_num, d]);
+            dims.extend(std::iter::repeat_n(d, f_num));
+            pieces.push(pad(v, d));
+        }
+        for (proj, x) in self.dense.iter().zip(&batch.dense) {
+            dims.push(self.embedding_dim);
+            pieces.push(pad(
+                proj.forward(x.clone()).unsqueeze_dim(1),
+                self.embedding_dim,
+            ));
+        }
+        FieldVectors {
+            vectors: Tensor::cat(pieces, 1),
+            dims,
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Reusable layers, each tested against its equation.
+
+pub mod bi_interaction;
+pub mod embedding;
+pub mod features;
+pub mod first_order;
+pub mod fm;
+pub mod kernel_fm;
+pub mod mlp;
+
+pub use bi_interaction::bi_interaction;
+pub use embedding::{EmbeddingTable, EmbeddingTableConfig};
+pub use features::{FeatureConfig, FeatureLayer, FieldVectors};
+pub use first_order::{FirstOrder, FirstOrderConfig};
+pub use fm::fm_second_order;
+pub use kernel_fm::{KernelFm, KernelFmConfig};
+pub use mlp::{Mlp, MlpConfig};

@@ -1,0 +1,16 @@
+//! ember-models: Burn modules for every stage of a recommender.
+//!
+//! Reusable layers live in [`layers`] (the feature layer, FM-family
+//! interactions, MLP); each model in [`ranking`] is a thin composition of
+//! them that reads like its paper's equation. Models know nothing of files:
+//! they map a [`Batch`] to logits.
+
+pub mod artifact;
+pub mod batch;
+pub mod device;
+pub mod layers;
+pub mod ranking;
+
+pub use batch::Batch;
+pub use ranking::ModelKind;
+pub use ranking::{RankingConfig, RankingModel};

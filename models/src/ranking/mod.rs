@@ -1,0 +1,207 @@
+//! CTR ranking models: each maps a [`Batch`] to one logit per row, `[B, 1]`.
+//!
+//! All share one hyper-parameter set ([`RankingConfig`], the `[model]`
+//! section of a run config), as FuxiCTR's model configs do; each model file
+//! reads only the keys it needs.
+
+mod deepfm;
+mod fm;
+mod kfm;
+mod lr;
+mod nfm;
+mod wide_deep;
+
+pub use deepfm::DeepFm;
+pub use fm::Fm;
+pub use kfm::Kfm;
+pub use lr::Lr;
+pub use nfm::Nfm;
+pub use wide_deep::WideDeep;
+
+use burn::prelude::*;
+use ember_datasets::FeatureLayout;
+use serde::{Deserialize, Serialize};
+
+use crate::batch::Batch;
+use crate::layers::{FeatureConfig, FeatureLayer, FirstOrder, FirstOrderConfig, MlpConfig};
+
+/// Which ranking model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelKind {
+    Lr,
+    Fm,
+    WideDeep,
+    #[serde(rename = "deepfm")]
+    DeepFm,
+    Nfm,
+    Kfm,
+}
+
+impl ModelKind {
+    pub const ALL: [ModelKind; 6] = [
+        ModelKind::Lr,
+        ModelKind::Fm,
+        ModelKind::WideDeep,
+        ModelKind::DeepFm,
+        ModelKind::Nfm,
+        ModelKind::Kfm,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Lr => "lr",
+            ModelKind::Fm => "fm",
+            ModelKind::WideDeep => "wide_deep",
+            ModelKind::DeepFm => "deepfm",
+            ModelKind::Nfm => "nfm",
+            ModelKind::Kfm => "kfm",
+        }
+    }
+}
+
+impl std::str::FromStr for ModelKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ModelKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = ModelKind::ALL.iter().map(|k| k.name()).collect();
+                format!("unknown model '{s}', expected one of {}", names.join(", "))
+            })
+    }
+}
+
+/// Hyper-parameters of a ranking model (the `[model]` table of a run config).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RankingConfig {
+    pub kind: ModelKind,
+    pub embedding_dim: usize,
+    /// Per-field embedding sizes (KFM); empty = `embedding_dim` for all.
+    pub field_dims: Vec<usize>,
+    /// Std of the N(0, std²) initialisation of embeddings and first-order weights.
+    pub init_std: f64,
+    /// Deep tower widths (Wide&Deep, DeepFM) or the layers after
+    /// bi-interaction (NFM).
+    pub hidden: Vec<usize>,
+    pub dropout: f64,
+    pub batch_norm: bool,
+}
+
+impl Default for RankingConfig {
+    fn default() -> Self {
+        Self {
+            kind: ModelKind::DeepFm,
+            embedding_dim: 10,
+            field_dims: Vec::new(),
+            init_std: 0.01,
+            hidden: vec![400, 400, 400],
+            dropout: 0.0,
+            batch_norm: false,
+        }
+    }
+}
+
+impl RankingConfig {
+    fn features(&self) -> FeatureConfig {
+        FeatureConfig::new()
+            .with_embedding_dim(self.embedding_dim)
+            .with_field_dims(self.field_dims.clone())
+            .with_init_std(self.init_std)
+    }
+
+    fn first_order(&self, layout: &FeatureLayout, device: &Device) -> FirstOrder {
+        FirstOrderConfig::new()
+            .with_init_std(self.init_std)
+            .init(layout, device)
+    }
+
+    /// A deep tower ending in one logit.
+    fn tower(&self, d_input: usize) -> MlpConfig {
+        MlpConfig::new(d_input, self.hidden.clone())
+            .with_d_output(Some(1))
+            .with_dropout(self.dropout)
+            .with_batch_norm(self.batch_norm)
+    }
+
+    /// A feature layer whose fields all share one embedding size.
+    fn uniform_features(
+        &self,
+        layout: &FeatureLayout,
+        device: &Device,
+    ) -> Result<FeatureLayer, String> {
+        if !self.field_dims.is_empty() && self.field_dims.iter().any(|&d| d != self.embedding_dim) {
+            return Err(format!(
+                "model '{}' needs one embedding size for all fields; field_dims is only for kfm",
+                self.kind.name()
+            ));
+        }
+        self.features().init(layout, device)
+    }
+
+    pub fn init(&self, layout: &FeatureLayout, device: &Device) -> Result<RankingModel, String> {
+        Ok(match self.kind {
+            ModelKind::Lr => RankingModel::Lr(Lr::new(self, layout, device)),
+            ModelKind::Fm => RankingModel::Fm(Fm::new(self, layout, device)?),
+            ModelKind::WideDeep => RankingModel::WideDeep(WideDeep::new(self, layout, device)?),
+            ModelKind::DeepFm => RankingModel::DeepFm(DeepFm::new(self, layout, device)?),
+            ModelKind::Nfm => RankingModel::Nfm(Nfm::new(self, layout, device)?),
+            ModelKind::Kfm => RankingModel::Kfm(Kfm::new(self, layout, device)?),
+        })
+    }
+}
+
+#[derive(Module, Debug)]
+pub enum RankingModel {
+    Lr(Lr),
+    Fm(Fm),
+    WideDeep(WideDeep),
+    DeepFm(DeepFm),
+    Nfm(Nfm),
+    Kfm(Kfm),
+}
+
+impl RankingModel {
+    /// Logits `[B, 1]`.
+    pub fn forward(&self, batch: &Batch) -> Tensor<2> {
+        match self {
+            RankingModel::Lr(m) => m.forward(batch),
+            RankingModel::Fm(m) => m.forward(batch),
+            RankingModel::WideDeep(m) => m.forward(batch),
+            RankingModel::DeepFm(m) => m.forward(batch),
+            RankingModel::Nfm(m) => m.forward(batch),
+            RankingModel::Kfm(m) => m.forward(batch),
+        }
+    }
+}
+
+impl RankingModel {
+    /// Click probabilities for every row of `data`, in order, scored in batches
+    /// of `batch_size` on `device` (no autodiff).
+    pub fn predict_proba(
+        &self,
+        data: &ember_datasets::EncodedData,
+        batch_size: usize,
+        device: &Device,
+    ) -> Vec<f32> {
+        if data.num_rows == 0 {
+            return Vec::new();
+        }
+        let rows: Vec<usize> = (0..data.num_rows).collect();
+        // Keep every batch's scores on the device and read them back once:
+        // one host sync instead of one per batch.
+        let scores: Vec<Tensor<2>> = rows
+            .chunks(batch_size.max(1))
+            .map(|chunk| {
+                let batch = Batch::from_rows(data, chunk, device);
+                burn::tensor::activation::sigmoid(self.forward(&batch))
+            })
+            .collect();
+        Tensor::cat(scores, 0)
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("scores are f32")
+    }
+}

@@ -1,0 +1,51 @@
+//! Shared helpers for the end-to-end tests.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use ember_datasets::registry::{DataConfig, PreparedData, load};
+use ember_models::device::DeviceChoice;
+use ember_models::{ModelKind, RankingConfig};
+use ember_train::config::TrainConfig;
+use ember_train::{FitOptions, RunConfig, RunSummary, fit};
+
+pub fn small_synthetic() -> DataConfig {
+    DataConfig::SyntheticCtr {
+        rows: [4000, 1000, 1000],
+        seed: 3,
+    }
+}
+
+pub fn run_config(
+    name: &str,
+    kind: ModelKind,
+    data: DataConfig,
+    epochs: usize,
+    out: &Path,
+) -> RunConfig {
+    RunConfig {
+        name: name.into(),
+        data,
+        model: RankingConfig {
+            kind,
+            embedding_dim: 8,
+            hidden: vec![32, 32],
+            ..Default::default()
+        },
+        train: TrainConfig {
+            epochs,
+            batch_size: 256,
+            lr: 3e-3,
+            patience: 100,
+            ..Default::default()
+        },
+        device: DeviceChoice::Flex,
+        output_dir: out.to_owned(),
+    }
+}
+
+pub fn train(config: &RunConfig) -> (PreparedData, RunSummary) {
+    let data = load(&config.data).expect("data loads");
+    let summary = fit(config, &data, &FitOptions::default()).expect("training runs");
+    (data, summary)
+}

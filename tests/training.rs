@@ -1,0 +1,119 @@
+//! Training learns, is reproducible, and resumes exactly after a kill.
+
+mod common;
+
+use ember_datasets::registry::load;
+use ember_datasets::synthetic::known_ctr;
+use ember_models::ModelKind;
+use ember_train::metrics::auc;
+use ember_train::{FitOptions, fit};
+
+#[test]
+fn models_approach_the_auc_of_the_true_probabilities() {
+    let out = tempfile::tempdir().unwrap();
+    let truth = known_ctr::generate([4000, 1000, 1000], 3);
+    let ceiling = auc(&truth.test.true_prob, &truth.test.data.task_labels(0)).unwrap();
+    let mut aucs = Vec::new();
+    for kind in [
+        ModelKind::Lr,
+        ModelKind::Fm,
+        ModelKind::DeepFm,
+        ModelKind::Nfm,
+        ModelKind::WideDeep,
+        ModelKind::Kfm,
+    ] {
+        let config =
+            common::run_config(kind.name(), kind, common::small_synthetic(), 8, out.path());
+        let (_, summary) = common::train(&config);
+        let got = summary.test.auc.unwrap();
+        eprintln!("{}: test AUC {got:.4} (ceiling {ceiling:.4})", kind.name());
+        assert!(got > 0.6, "{} did not learn: AUC {got}", kind.name());
+        assert!(
+            got <= ceiling + 0.02,
+            "{} beats the true probabilities?",
+            kind.name()
+        );
+        aucs.push((kind, got));
+    }
+    // FM-type models see the planted pairwise interactions; LR cannot.
+    let lr = aucs[0].1;
+    let fm = aucs[1].1;
+    assert!(
+        fm > lr,
+        "FM {fm} should beat LR {lr} on data with pairwise interactions"
+    );
+}
+
+#[test]
+fn a_killed_run_resumes_to_the_same_result() {
+    let out_a = tempfile::tempdir().unwrap();
+    let out_b = tempfile::tempdir().unwrap();
+    let config_a = common::run_config(
+        "r",
+        ModelKind::DeepFm,
+        common::small_synthetic(),
+        3,
+        out_a.path(),
+    );
+    let config_b = common::run_config(
+        "r",
+        ModelKind::DeepFm,
+        common::small_synthetic(),
+        3,
+        out_b.path(),
+    );
+    let data = load(&config_a.data).unwrap();
+
+    let straight = fit(&config_a, &data, &FitOptions::default()).unwrap();
+    let first = fit(
+        &config_b,
+        &data,
+        &FitOptions {
+            resume: false,
+            max_epochs_this_call: Some(1),
+        },
+    )
+    .unwrap();
+    assert!(!first.finished);
+    assert!(
+        !first.artifact.join("manifest.json").exists(),
+        "no artifact from an unfinished run"
+    );
+    let resumed = fit(
+        &config_b,
+        &data,
+        &FitOptions {
+            resume: true,
+            max_epochs_this_call: None,
+        },
+    )
+    .unwrap();
+    assert!(resumed.finished);
+    assert_eq!(resumed.epochs_run, 3);
+    let (a, b) = (straight.test.auc.unwrap(), resumed.test.auc.unwrap());
+    assert!((a - b).abs() < 1e-6, "uninterrupted {a} vs resumed {b}");
+    assert!((straight.test.logloss - resumed.test.logloss).abs() < 1e-6);
+}
+
+#[test]
+fn same_seed_same_model() {
+    let out = tempfile::tempdir().unwrap();
+    let c1 = common::run_config(
+        "s1",
+        ModelKind::Fm,
+        common::small_synthetic(),
+        2,
+        out.path(),
+    );
+    let c2 = common::run_config(
+        "s2",
+        ModelKind::Fm,
+        common::small_synthetic(),
+        2,
+        out.path(),
+    );
+    let (_, a) = common::train(&c1);
+    let (_, b) = common::train(&c2);
+    assert_eq!(a.test.auc, b.test.auc);
+    assert_eq!(a.test.logloss, b.test.logloss);
+}

@@ -1,0 +1,124 @@
+//! Per-epoch checkpoints that survive a crash at any point.
+//!
+//! A checkpoint is a directory (`model.bpk`, `optimizer.bpk`, `state.json`)
+//! written under a temporary name and swapped in with renames, so there is
+//! always one complete checkpoint on disk: `checkpoint/`, or during the swap
+//! `checkpoint.old/`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use burn::module::Module;
+use burn::optim::ModuleOptimizer;
+use ember_models::artifact::{load_bpk, save_bpk, write_atomic};
+use serde::{Deserialize, Serialize};
+
+use crate::evaluate::EvalMetrics;
+
+/// What one finished epoch measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub valid: EvalMetrics,
+    pub seconds: f64,
+    pub samples_per_second: f64,
+}
+
+/// Everything besides weights that a resumed run needs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Epochs completed (1-based count).
+    pub epochs_done: usize,
+    pub best_epoch: usize,
+    pub best_score: Option<f64>,
+    pub epochs_without_improvement: usize,
+    pub history: Vec<EpochRecord>,
+}
+
+pub struct Checkpoint {
+    dir: PathBuf,
+}
+
+impl Checkpoint {
+    pub fn new(run_dir: &Path) -> Self {
+        Self {
+            dir: run_dir.join("checkpoint"),
+        }
+    }
+
+    fn sibling(&self, suffix: &str) -> PathBuf {
+        let mut name = self.dir.file_name().unwrap_or_default().to_os_string();
+        name.push(suffix);
+        self.dir.with_file_name(name)
+    }
+
+    pub fn save<M: Module>(
+        &self,
+        model: &M,
+        optimizer: &ModuleOptimizer,
+        state: &TrainState,
+    ) -> Result<()> {
+        let tmp = self.sibling(".tmp");
+        let old = self.sibling(".old");
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp)?;
+        }
+        std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        save_bpk(model, &tmp.join("model.bpk"))?;
+        let bytes = optimizer
+            .into_bytes()
+            .map_err(|e| anyhow::anyhow!("serialising optimizer state: {e:?}"))?;
+        write_atomic(&tmp.join("optimizer.bpk"), &bytes)?;
+        write_atomic(
+            &tmp.join("state.json"),
+            serde_json::to_string_pretty(state)?.as_bytes(),
+        )?;
+        if old.exists() {
+            std::fs::remove_dir_all(&old)?;
+        }
+        if self.dir.exists() {
+            std::fs::rename(&self.dir, &old)?;
+        }
+        std::fs::rename(&tmp, &self.dir)
+            .with_context(|| format!("installing checkpoint {}", self.dir.display()))?;
+        if old.exists() {
+            std::fs::remove_dir_all(&old)?;
+        }
+        Ok(())
+    }
+
+    /// The newest complete checkpoint directory, if any.
+    fn latest(&self) -> Option<PathBuf> {
+        [self.dir.clone(), self.sibling(".old")]
+            .into_iter()
+            .find(|d| d.join("state.json").exists())
+    }
+
+    pub fn exists(&self) -> bool {
+        self.latest().is_some()
+    }
+
+    /// Loads the newest checkpoint into `model` and `optimizer`.
+    pub fn load<M: Module>(
+        &self,
+        model: M,
+        optimizer: ModuleOptimizer,
+    ) -> Result<(M, ModuleOptimizer, TrainState)> {
+        let dir = self
+            .latest()
+            .with_context(|| format!("no checkpoint under {}", self.dir.display()))?;
+        let state_path = dir.join("state.json");
+        let state: TrainState = serde_json::from_str(
+            &std::fs::read_to_string(&state_path)
+                .with_context(|| format!("reading {}", state_path.display()))?,
+        )
+        .with_context(|| format!("{}: corrupt checkpoint state", state_path.display()))?;
+        let model = load_bpk(model, &dir.join("model.bpk"))?;
+        let optimizer_path = dir.join("optimizer.bpk");
+        let optimizer = optimizer
+            .load(&optimizer_path)
+            .map_err(|e| anyhow::anyhow!("{}: {e:?}", optimizer_path.display()))?;
+        Ok((model, optimizer, state))
+    }
+}

@@ -1,0 +1,223 @@
+//! The training loop for ranking models: epochs of shuffled mini-batches,
+//! validation after each epoch, early stopping, checkpoints, and export.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use burn::module::Module;
+use burn::optim::{AdaGradConfig, AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use ember_datasets::registry::PreparedData;
+use ember_models::Batch;
+use ember_models::artifact::{load_bpk, save_bpk};
+use ember_models::device::{DeviceChoice, select_device};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::seq::SliceRandom;
+use rand::{SeedableRng, rngs::SmallRng};
+use serde::{Deserialize, Serialize};
+
+use crate::checkpoint::{Checkpoint, EpochRecord, TrainState};
+use crate::config::{Monitor, OptimizerKind, RunConfig, TrainConfig};
+use crate::evaluate::{EvalMetrics, evaluate};
+use crate::export::export_artifact;
+use crate::loss::bce_with_logits;
+
+#[derive(Debug, Clone, Default)]
+pub struct FitOptions {
+    /// Continue from the run directory's last checkpoint, if there is one.
+    pub resume: bool,
+    /// Stop after this many epochs of this invocation (tests use it to
+    /// simulate a killed run); `None` = run to the end.
+    pub max_epochs_this_call: Option<usize>,
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub name: String,
+    pub model: String,
+    pub device: DeviceChoice,
+    pub best_epoch: usize,
+    pub epochs_run: usize,
+    pub valid: EvalMetrics,
+    pub test: EvalMetrics,
+    pub train_seconds: f64,
+    pub train_samples_per_second: f64,
+    pub artifact: PathBuf,
+    pub finished: bool,
+}
+
+fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
+    match config.optimizer {
+        OptimizerKind::Adam => AdamConfig::new().with_epsilon(config.epsilon).init(),
+        OptimizerKind::Adagrad => AdaGradConfig::new().with_epsilon(config.epsilon).init(),
+    }
+}
+
+/// Higher-is-better score of the monitored metric.
+fn monitored(monitor: Monitor, m: &EvalMetrics) -> f64 {
+    match monitor {
+        Monitor::Auc => m.auc.unwrap_or(0.5),
+        Monitor::Logloss => -m.logloss,
+    }
+}
+
+/// Trains the run described by `config` on `data`, then exports it.
+pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Result<RunSummary> {
+    let train_cfg = &config.train;
+    let run_dir = config.run_dir();
+    std::fs::create_dir_all(&run_dir)
+        .with_context(|| format!("creating run directory {}", run_dir.display()))?;
+    let (device, device_used) = select_device(config.device);
+    device.seed(train_cfg.seed);
+    let train_device = device.clone().autodiff();
+
+    let mut model = config
+        .model
+        .init(&data.layout, &train_device)
+        .map_err(anyhow::Error::msg)?;
+    let mut optim = optimizer(train_cfg);
+    let checkpoint = Checkpoint::new(&run_dir);
+    let mut state = TrainState::default();
+    if options.resume && checkpoint.exists() {
+        let (m, o, s) = checkpoint.load(model, optim)?;
+        (model, optim, state) = (m, o, s);
+        tracing::info!(epochs_done = state.epochs_done, "resumed from checkpoint");
+    }
+    let best_path = run_dir.join("best.bpk");
+    let metrics_log = run_dir.join("metrics.jsonl");
+    tracing::info!(
+        run = %config.name,
+        model = config.model.kind.name(),
+        device = %device_used,
+        params = model.num_params(),
+        train_rows = data.train.num_rows,
+        "training"
+    );
+
+    let n = data.train.num_rows;
+    let mut order: Vec<usize> = (0..n).collect();
+    let run_start = Instant::now();
+    let mut trained_samples = 0usize;
+    let mut epochs_this_call = 0usize;
+    let mut finished = true;
+    while state.epochs_done < train_cfg.epochs
+        && state.epochs_without_improvement < train_cfg.patience
+    {
+        if options.max_epochs_this_call == Some(epochs_this_call) {
+            finished = false;
+            break;
+        }
+        let epoch = state.epochs_done + 1;
+        // Seeded by epoch, so a resumed run sees the same order it would have.
+        order.sort_unstable();
+        order.shuffle(&mut SmallRng::seed_from_u64(
+            train_cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9),
+        ));
+        let bar = ProgressBar::new(n as u64).with_style(
+            ProgressStyle::with_template(
+                "epoch {msg} [{bar:30}] {human_pos}/{human_len} rows {per_sec} eta {eta}",
+            )
+            .expect("valid template"),
+        );
+        bar.set_message(epoch.to_string());
+        let epoch_start = Instant::now();
+        // Summed on the device and read once per epoch: no host sync per step.
+        let mut loss_sum: Option<Tensor<1>> = None;
+        let mut steps = 0usize;
+        for rows in order.chunks(train_cfg.batch_size) {
+            let batch = Batch::from_rows(&data.train, rows, &train_device);
+            let labels = batch.labels.clone();
+            let loss = bce_with_logits(model.forward(&batch), labels);
+            let detached = loss.clone().detach();
+            loss_sum = Some(match loss_sum {
+                Some(sum) => sum + detached,
+                None => detached,
+            });
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(train_cfg.lr, model, grads);
+            steps += 1;
+            bar.inc(rows.len() as u64);
+        }
+        let train_loss = loss_sum
+            .map(|s| s.into_scalar::<f32>() as f64 / steps as f64)
+            .unwrap_or(f64::NAN);
+        let seconds = epoch_start.elapsed().as_secs_f64();
+        bar.finish_and_clear();
+        trained_samples += n;
+
+        let eval_model = model.valid();
+        let valid = evaluate(&eval_model, &data.valid, train_cfg.eval_batch_size, &device);
+        let score = monitored(train_cfg.monitor, &valid);
+        let improved = state.best_score.is_none_or(|best| score > best);
+        if improved {
+            state.best_score = Some(score);
+            state.best_epoch = epoch;
+            state.epochs_without_improvement = 0;
+            save_bpk(&eval_model, &best_path)?;
+        } else {
+            state.epochs_without_improvement += 1;
+        }
+        let record = EpochRecord {
+            epoch,
+            train_loss,
+            valid: valid.clone(),
+            seconds,
+            samples_per_second: n as f64 / seconds,
+        };
+        tracing::info!(
+            epoch,
+            train_loss = format!("{train_loss:.4}"),
+            valid = %valid,
+            samples_per_s = format!("{:.0}", record.samples_per_second),
+            best = state.best_epoch,
+            "epoch done"
+        );
+        append_line(&metrics_log, &serde_json::to_string(&record)?)?;
+        state.history.push(record);
+        state.epochs_done = epoch;
+        checkpoint.save(&model, &optim, &state)?;
+        epochs_this_call += 1;
+    }
+    let train_seconds = run_start.elapsed().as_secs_f64();
+
+    // The best epoch's weights, in inference mode, on the plain device.
+    let best = load_bpk(model.valid(), &best_path)?;
+    let valid = state
+        .history
+        .iter()
+        .find(|r| r.epoch == state.best_epoch)
+        .map(|r| r.valid.clone())
+        .unwrap_or_default();
+    let test = evaluate(&best, &data.test, train_cfg.eval_batch_size, &device);
+    tracing::info!(best_epoch = state.best_epoch, test = %test, "test split");
+    let artifact = run_dir.join("artifact");
+    let summary = RunSummary {
+        name: config.name.clone(),
+        model: config.model.kind.name().to_owned(),
+        device: device_used,
+        best_epoch: state.best_epoch,
+        epochs_run: state.epochs_done,
+        valid,
+        test,
+        train_seconds,
+        train_samples_per_second: trained_samples as f64 / train_seconds.max(1e-9),
+        artifact: artifact.clone(),
+        finished,
+    };
+    if finished {
+        export_artifact(&artifact, config, data, &best, &summary, device_used)?;
+    }
+    Ok(summary)
+}
+
+fn append_line(path: &std::path::Path, line: &str) -> Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    writeln!(file, "{line}").with_context(|| format!("writing {}", path.display()))
+}
