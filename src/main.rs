@@ -75,7 +75,8 @@ enum Command {
         device: DeviceChoice,
         #[arg(long, default_value = "runs")]
         output_dir: PathBuf,
-        #[arg(long, default_value_t = 5)]
+        /// Upper bound; early stopping on validation AUC usually ends sooner.
+        #[arg(long, default_value_t = 30)]
         epochs: usize,
     },
 }

@@ -50,11 +50,10 @@ pub struct RawTable {
 
 impl RawTable {
     pub fn num_rows(&self) -> usize {
-        if self.num_tasks > 0 {
-            self.labels.len() / self.num_tasks
-        } else {
-            self.columns.first().map_or(0, RawColumn::len)
-        }
+        self.labels
+            .len()
+            .checked_div(self.num_tasks)
+            .unwrap_or_else(|| self.columns.first().map_or(0, RawColumn::len))
     }
 
     /// The rows at `indices`, in that order (for splits and shuffles).

@@ -483,5 +483,67 @@ mod tests {
         let c: DataConfig = toml::from_str("source = \"ml100k-ctr\"").unwrap();
         assert!(matches!(c, DataConfig::Ml100kCtr { .. }));
         assert!(toml::from_str::<DataConfig>("source = \"nope\"").is_err());
+        let c: DataConfig = toml::from_str(
+            "source = \"csv\"\ntrain = \"a.csv\"\ntest = \"b.csv\"\nschema = \"s.toml\"",
+        )
+        .unwrap();
+        assert!(matches!(c, DataConfig::Csv { valid: None, .. }));
+        let c: DataConfig = toml::from_str("source = \"criteo-synth\"").unwrap();
+        assert_eq!(
+            c,
+            DataConfig::CriteoSynth {
+                rows: [1 << 20, 1 << 16, 1 << 16],
+                seed: 42
+            }
+        );
+        let c: DataConfig =
+            toml::from_str("source = \"ml100k-ctr\"\nlabels = [\"like\", \"love\"]").unwrap();
+        assert!(
+            matches!(c, DataConfig::Ml100kCtr { ref labels, .. } if labels == &[RatingLabel::AtLeast4, RatingLabel::Equals5])
+        );
+        // Every built-in name is a source a config can name.
+        for (name, _) in list_builtin() {
+            let ok = [
+                "",
+                "train = \"a\"\ntest = \"b\"",
+                "train = \"a\"\ntest = \"b\"\nschema = \"s\"",
+            ]
+            .iter()
+            .any(|rest| {
+                toml::from_str::<DataConfig>(&format!("source = \"{name}\"\n{rest}")).is_ok()
+            });
+            assert!(ok, "{name}");
+        }
+        // Round trip through TOML, as run configs are exported.
+        let mut c = DataConfig::Csv {
+            train: "a.csv".into(),
+            valid: None,
+            test: "b.csv".into(),
+            schema: "s.toml".into(),
+        };
+        let back: DataConfig = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+        c.resolve_paths(Path::new("/cfg"));
+        assert!(matches!(c, DataConfig::Csv { ref train, .. } if train == Path::new("/cfg/a.csv")));
+    }
+
+    #[test]
+    fn generated_sources_load_without_files() {
+        let d = load(&DataConfig::CriteoSynth {
+            rows: [5000, 1000, 1000],
+            seed: 42,
+        })
+        .unwrap();
+        assert!(d.preprocessor.is_none());
+        assert_eq!(d.layout.num_fields(), 39);
+        assert_eq!(d.valid.num_rows, 1000);
+        assert_ne!(d.valid.categorical, d.test.categorical);
+        let d = load(&DataConfig::SyntheticCtr {
+            rows: [300, 100, 100],
+            seed: 1,
+        })
+        .unwrap();
+        assert_eq!(d.train.num_rows, 300);
+        assert!(d.description.starts_with("synthetic-ctr"));
     }
 }

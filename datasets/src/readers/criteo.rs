@@ -61,7 +61,7 @@ mod tests {
         let f = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(
             f.path(),
-            row("1", "", "68fd1e64") + &row("0", "5", "") + &row("0", "\"7", "\"x"),
+            row("1", "", "68fd1e64") + &row("0", "5", "") + &row("0", "7", "\"x"),
         )
         .unwrap();
         let t = read_criteo(f.path(), 1, ReadOptions::default()).unwrap();

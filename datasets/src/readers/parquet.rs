@@ -98,26 +98,39 @@ pub fn read_parquet(path: &Path, schema: &Schema, options: ReadOptions) -> Resul
             }
             label_cols.push(values);
         }
-        let mut field_arrays = Vec::with_capacity(schema.fields.len());
-        for field in &schema.fields {
+        // Convert every column first, so a type error is reported before
+        // any row error.
+        let mut converted = Vec::with_capacity(schema.fields.len());
+        for (i, field) in schema.fields.iter().enumerate() {
             let array = column(&field.name)?;
-            if let FieldKind::Dense { dim, separator } = field.kind {
-                let (offsets, values) = number_lists(&array, separator, &ctx(&field.name))?;
-                for row in 0..n {
-                    let len = offsets[row + 1] - offsets[row];
-                    if len != dim {
-                        mark(
-                            row,
-                            &field.name,
-                            format!("vector has {len} values, expected {dim}"),
-                        );
-                    }
+            let ctx = ctx(&field.name);
+            converted.push(match field.kind {
+                FieldKind::Categorical => Cells::Tokens(hash_cells(&array, i as u32, &ctx)?),
+                FieldKind::Numeric => Cells::Numbers(to_f32(&array, &ctx)?),
+                FieldKind::Sequence { separator, .. } => {
+                    let (offsets, hashes) = token_lists(&array, i as u32, separator, &ctx)?;
+                    Cells::Lists(offsets, hashes)
                 }
-                field_arrays.push(Cells::Numbers(offsets, values));
-            } else {
-                field_arrays.push(Cells::Array(array));
-            }
+                FieldKind::Dense { dim, separator } => {
+                    let (offsets, values) = number_lists(&array, separator, &ctx)?;
+                    for row in 0..n {
+                        let len = offsets[row + 1] - offsets[row];
+                        if len != dim {
+                            mark(
+                                row,
+                                &field.name,
+                                format!("vector has {len} values, expected {dim}"),
+                            );
+                        }
+                    }
+                    Cells::Vectors(offsets, values)
+                }
+            });
         }
+        let group_hashes = match &schema.group_by {
+            Some(name) => Some(hash_cells(&column(name)?, GROUP_HASH_FIELD, &ctx(name))?),
+            None => None,
+        };
         if !options.skip_bad_rows
             && let Some((line, name, message)) = bad.iter().flatten().next()
         {
@@ -132,47 +145,32 @@ pub fn read_parquet(path: &Path, schema: &Schema, options: ReadOptions) -> Resul
         skipped += (n - keep.len()) as u64;
         kept_rows += keep.len();
         // Pass 2: append the good rows, column by column.
-        for ((i, field), (column, cells)) in schema
-            .fields
-            .iter()
-            .enumerate()
-            .zip(columns.iter_mut().zip(field_arrays))
-        {
-            let ctx = ctx(&field.name);
+        for (column, cells) in columns.iter_mut().zip(converted) {
             match (column, cells) {
-                (RawColumn::Tokens(out), Cells::Array(array)) => {
-                    let hashes = hash_cells(&array, i as u32, &ctx)?;
+                (RawColumn::Tokens(out), Cells::Tokens(hashes)) => {
                     out.extend(keep.iter().map(|&r| hashes[r]));
                 }
-                (RawColumn::Numeric(out), Cells::Array(array)) => {
-                    let values = to_f32(&array, &ctx)?;
+                (RawColumn::Numeric(out), Cells::Numbers(values)) => {
                     out.extend(keep.iter().map(|&r| values[r]));
                 }
-                (RawColumn::TokenLists { offsets, tokens }, Cells::Array(array)) => {
-                    let separator = match field.kind {
-                        FieldKind::Sequence { separator, .. } => separator,
-                        _ => '|',
-                    };
-                    let (row_offsets, hashes) = token_lists(&array, i as u32, separator, &ctx)?;
+                (RawColumn::TokenLists { offsets, tokens }, Cells::Lists(rows, hashes)) => {
                     for &r in &keep {
-                        tokens.extend(hashes[row_offsets[r]..row_offsets[r + 1]].iter().flatten());
+                        tokens.extend(hashes[rows[r]..rows[r + 1]].iter().flatten());
                         offsets.push(tokens.len());
                     }
                 }
-                (RawColumn::Vectors { values: out, .. }, Cells::Numbers(offsets, values)) => {
+                (RawColumn::Vectors { values: out, .. }, Cells::Vectors(rows, values)) => {
                     for &r in &keep {
-                        out.extend_from_slice(&values[offsets[r]..offsets[r + 1]]);
+                        out.extend_from_slice(&values[rows[r]..rows[r + 1]]);
                     }
                 }
-                _ => unreachable!("cells are built per field kind"),
+                _ => unreachable!("cells are converted per field kind"),
             }
         }
         for &r in &keep {
             labels.extend(label_cols.iter().map(|c| c[r]));
         }
-        if let (Some(groups), Some(name)) = (&mut groups, &schema.group_by) {
-            let ctx = ctx(name);
-            let hashes = hash_cells(&column(name)?, GROUP_HASH_FIELD, &ctx)?;
+        if let (Some(groups), Some(hashes)) = (&mut groups, group_hashes) {
             let empty = token_hash(GROUP_HASH_FIELD, b"");
             groups.extend(keep.iter().map(|&r| hashes[r].unwrap_or(empty)));
         }
@@ -198,11 +196,12 @@ pub fn read_parquet(path: &Path, schema: &Schema, options: ReadOptions) -> Resul
     })
 }
 
-/// A field's batch data after pass 1.
+/// A field's batch data, converted in pass 1 (lists in CSR layout).
 enum Cells {
-    Array(ArrayRef),
-    /// Dense fields, already parsed: CSR offsets and values.
-    Numbers(Vec<usize>, Vec<f32>),
+    Tokens(Vec<Option<u64>>),
+    Numbers(Vec<f32>),
+    Lists(Vec<usize>, Vec<Option<u64>>),
+    Vectors(Vec<usize>, Vec<f32>),
 }
 
 /// Error context: the file, column and first row of the batch.

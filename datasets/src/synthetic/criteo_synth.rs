@@ -8,8 +8,11 @@
 //!   `id = floor(V * u^3)`, `u ~ U(0, 1)` (a few hot ids); the local id is
 //!   `id + 1` so that 0 stays the OOV id, and the cardinality is `V + 1`;
 //! - label `~ Bernoulli(sigmoid(w·x / 13 + Σ_f b_f[id_f] − 1.2))` with
-//!   `w_i ~ N(0, 1)` and `b_f[id] ~ N(0, 0.5²)` (0.5 read as the standard
+//!   `w_i ~ N(0, 1)` (then centred to mean 0) and `b_f[id] ~ N(0, 0.5²)` (0.5 read as the standard
 //!   deviation), drawn once from the seed as full tables (5.57 M floats).
+//!
+//! With seed 42 the positive rate is about 0.39 (the per-id biases of the
+//! hot ids of the small fields set the offset; it is 0.23-0.39 over seeds).
 //!
 //! Rows are generated in fixed chunks of 65,536, each with its own RNG seeded
 //! from (seed, split stream, chunk index), on all cores: the output depends
@@ -69,7 +72,11 @@ impl CriteoSynthModel {
     pub fn new(seed: u64) -> Self {
         let mut rng = SmallRng::seed_from_u64(seed);
         let unit = Normal::new(0.0f32, 1.0).expect("valid normal");
-        let w = std::array::from_fn(|_| unit.sample(&mut rng));
+        let mut w: [f32; NUM_DENSE] = std::array::from_fn(|_| unit.sample(&mut rng));
+        // Centred: the dense term carries signal but no offset, so the
+        // positive rate stays near the spec's 25-35 % for any seed's w.
+        let mean = w.iter().sum::<f32>() / NUM_DENSE as f32;
+        w.iter_mut().for_each(|x| *x -= mean);
         let b_dist = Normal::new(0.0f32, 0.5).expect("valid normal");
         let b = VOCAB_SIZES
             .iter()
