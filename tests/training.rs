@@ -6,10 +6,12 @@ use ember_datasets::registry::load;
 use ember_datasets::synthetic::known_ctr;
 use ember_models::ModelKind;
 use ember_train::metrics::auc;
+use ember_train::config::EmbeddingUpdate;
 use ember_train::{FitOptions, fit};
 
 #[test]
 fn models_approach_the_auc_of_the_true_probabilities() {
+    let _serial = common::serial();
     let out = tempfile::tempdir().unwrap();
     let truth = known_ctr::generate([4000, 1000, 1000], 3);
     let ceiling = auc(&truth.test.true_prob, &truth.test.data.task_labels(0)).unwrap();
@@ -46,22 +48,63 @@ fn models_approach_the_auc_of_the_true_probabilities() {
 
 #[test]
 fn a_killed_run_resumes_to_the_same_result() {
+    resumes_to_the_same_result(EmbeddingUpdate::Dense);
+}
+
+#[test]
+fn a_killed_row_sparse_run_resumes_to_the_same_result() {
+    // The row-sparse optimizer's moments and per-row step counts must be
+    // checkpointed too, or the resumed run diverges.
+    resumes_to_the_same_result(EmbeddingUpdate::RowSparse);
+}
+
+#[test]
+fn row_sparse_embeddings_learn_as_well_as_dense() {
+    let _serial = common::serial();
+    let out = tempfile::tempdir().unwrap();
+    let mut aucs = Vec::new();
+    for update in [EmbeddingUpdate::Dense, EmbeddingUpdate::RowSparse] {
+        let mut config = common::run_config(
+            "u",
+            ModelKind::DeepFm,
+            common::small_synthetic(),
+            6,
+            &out.path().join(format!("{update:?}")),
+        );
+        config.train.embedding_update = update;
+        let (_, summary) = common::train(&config);
+        aucs.push(summary.test.auc.unwrap());
+    }
+    eprintln!("dense {:.4} row-sparse {:.4}", aucs[0], aucs[1]);
+    assert!(aucs[1] > 0.6, "row-sparse did not learn: {}", aucs[1]);
+    assert!(
+        (aucs[0] - aucs[1]).abs() < 0.02,
+        "dense {} vs row-sparse {}",
+        aucs[0],
+        aucs[1]
+    );
+}
+
+fn resumes_to_the_same_result(update: EmbeddingUpdate) {
+    let _serial = common::serial();
     let out_a = tempfile::tempdir().unwrap();
     let out_b = tempfile::tempdir().unwrap();
-    let config_a = common::run_config(
+    let mut config_a = common::run_config(
         "r",
         ModelKind::DeepFm,
         common::small_synthetic(),
         3,
         out_a.path(),
     );
-    let config_b = common::run_config(
+    let mut config_b = common::run_config(
         "r",
         ModelKind::DeepFm,
         common::small_synthetic(),
         3,
         out_b.path(),
     );
+    config_a.train.embedding_update = update;
+    config_b.train.embedding_update = update;
     let data = load(&config_a.data).unwrap();
 
     let straight = fit(&config_a, &data, &FitOptions::default()).unwrap();
@@ -97,6 +140,7 @@ fn a_killed_run_resumes_to_the_same_result() {
 
 #[test]
 fn same_seed_same_model() {
+    let _serial = common::serial();
     let out = tempfile::tempdir().unwrap();
     let c1 = common::run_config(
         "s1",

@@ -4,6 +4,8 @@ use burn::prelude::*;
 use burn::tensor::TensorData;
 use ember_datasets::EncodedData;
 
+use crate::layers::row_sparse::RowRecorder;
+
 /// One sequence field: ids padded with 0 and a mask that is 1 on real entries.
 #[derive(Debug, Clone)]
 pub struct SequenceBatch {
@@ -11,6 +13,9 @@ pub struct SequenceBatch {
     pub ids: Tensor<2, Int>,
     /// `[B, L]` 1.0 on real entries, 0.0 on padding.
     pub mask: Tensor<2>,
+    /// The same ids on the host, row-major: row-sparse lookups dedupe them
+    /// without reading the device back.
+    pub ids_host: Vec<i32>,
 }
 
 /// A batch of rows as tensors, one group per field kind (see `FeatureLayout`).
@@ -25,6 +30,11 @@ pub struct Batch {
     pub dense: Vec<Tensor<2>>,
     /// `[B, T]` labels.
     pub labels: Tensor<2>,
+    /// `categorical` on the host, row-major `[B · F_cat]` (empty when there is none).
+    pub categorical_host: Vec<i32>,
+    /// Set by [`Batch::record_rows`]: embedding tables then look rows up
+    /// row-sparsely and leave the gathered rows here for the optimizer.
+    pub row_sparse: Option<RowRecorder>,
 }
 
 impl Batch {
@@ -35,12 +45,15 @@ impl Batch {
     /// Uploads the rows `rows` of `data` (one copy per column group, no per-row allocation).
     pub fn from_rows(data: &EncodedData, rows: &[usize], device: &Device) -> Self {
         let b = rows.len();
-        let int_matrix = |values: &[u32], width: usize| {
+        let host_ids = |values: &[u32], width: usize| {
             let mut out = Vec::with_capacity(b * width);
             for &r in rows {
                 out.extend(values[r * width..(r + 1) * width].iter().map(|&v| v as i32));
             }
-            Tensor::<2, Int>::from_data(TensorData::new(out, [b, width]), device)
+            out
+        };
+        let upload_ids = |ids: &[i32], width: usize| {
+            Tensor::<2, Int>::from_data(TensorData::new(ids.to_vec(), [b, width]), device)
         };
         let float_matrix = |values: &[f32], width: usize| {
             let mut out = Vec::with_capacity(b * width);
@@ -50,8 +63,9 @@ impl Batch {
             Tensor::<2>::from_data(TensorData::new(out, [b, width]), device)
         };
 
-        let categorical =
-            (data.num_categorical > 0).then(|| int_matrix(&data.categorical, data.num_categorical));
+        let categorical_host = host_ids(&data.categorical, data.num_categorical);
+        let categorical = (data.num_categorical > 0)
+            .then(|| upload_ids(&categorical_host, data.num_categorical));
         let numeric = (data.num_numeric > 0).then(|| float_matrix(&data.numeric, data.num_numeric));
         let sequences = data
             .sequences
@@ -63,9 +77,11 @@ impl Batch {
                     let n = s.lengths[r] as usize;
                     mask.extend((0..len).map(|i| if i < n { 1.0f32 } else { 0.0 }));
                 }
+                let ids_host = host_ids(&s.ids, len);
                 SequenceBatch {
-                    ids: int_matrix(&s.ids, len),
+                    ids: upload_ids(&ids_host, len),
                     mask: Tensor::from_data(TensorData::new(mask, [b, len]), device),
+                    ids_host,
                 }
             })
             .collect();
@@ -86,6 +102,18 @@ impl Batch {
             sequences,
             dense,
             labels,
+            categorical_host,
+            row_sparse: None,
         }
+    }
+
+    /// Switches this batch to row-sparse embedding lookups (training only):
+    /// every table gathers the distinct rows the batch uses once, as a fresh
+    /// leaf, and records it in the returned recorder, whose rows' gradients
+    /// the row-sparse optimizer applies. The tables themselves get no gradient.
+    pub fn record_rows(&mut self) -> RowRecorder {
+        let recorder = RowRecorder::default();
+        self.row_sparse = Some(recorder.clone());
+        recorder
     }
 }

@@ -9,6 +9,13 @@ use ember_models::{ModelKind, RankingConfig};
 use ember_train::config::TrainConfig;
 use ember_train::{FitOptions, RunConfig, RunSummary, fit};
 
+/// Burn seeds a device's random generator per process, so tests that compare
+/// two seeded runs must not train while another test does: they take this lock.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 pub fn small_synthetic() -> DataConfig {
     DataConfig::SyntheticCtr {
         rows: [4000, 1000, 1000],

@@ -1,6 +1,7 @@
 //! Per-epoch checkpoints that survive a crash at any point.
 //!
-//! A checkpoint is a directory (`model.bpk`, `optimizer.bpk`, `state.json`)
+//! A checkpoint is a directory (`model.bpk`, `optimizer.bpk`, `state.json`,
+//! and with row-sparse embeddings `row_sparse.bpk` + `row_sparse_tables.json`)
 //! written under a temporary name and swapped in with renames, so there is
 //! always one complete checkpoint on disk: `checkpoint/`, or during the swap
 //! `checkpoint.old/`.
@@ -11,7 +12,15 @@ use anyhow::{Context, Result};
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use ember_models::artifact::{load_bpk, save_bpk, write_atomic};
+
+use burn::prelude::Device;
 use serde::{Deserialize, Serialize};
+
+use crate::row_sparse::RowSparseOptimizer;
+
+/// The row-sparse optimizer's state and the module paths of its tables.
+const ROW_SPARSE_BPK: &str = "row_sparse.bpk";
+const ROW_SPARSE_TABLES: &str = "row_sparse_tables.json";
 
 use crate::evaluate::EvalMetrics;
 
@@ -57,6 +66,7 @@ impl Checkpoint {
         &self,
         model: &M,
         optimizer: &ModuleOptimizer,
+        row_sparse: Option<&RowSparseOptimizer>,
         state: &TrainState,
     ) -> Result<()> {
         let tmp = self.sibling(".tmp");
@@ -70,6 +80,14 @@ impl Checkpoint {
             .into_bytes()
             .map_err(|e| anyhow::anyhow!("serialising optimizer state: {e:?}"))?;
         write_atomic(&tmp.join("optimizer.bpk"), &bytes)?;
+        if let Some(sparse) = row_sparse {
+            let (record, names) = sparse.record(model);
+            save_bpk(&record, &tmp.join(ROW_SPARSE_BPK))?;
+            write_atomic(
+                &tmp.join(ROW_SPARSE_TABLES),
+                serde_json::to_string_pretty(&names)?.as_bytes(),
+            )?;
+        }
         write_atomic(
             &tmp.join("state.json"),
             serde_json::to_string_pretty(state)?.as_bytes(),
@@ -104,6 +122,8 @@ impl Checkpoint {
         &self,
         model: M,
         optimizer: ModuleOptimizer,
+        row_sparse: Option<&mut RowSparseOptimizer>,
+        device: &Device,
     ) -> Result<(M, ModuleOptimizer, TrainState)> {
         let dir = self
             .latest()
@@ -119,6 +139,21 @@ impl Checkpoint {
         let optimizer = optimizer
             .load(&optimizer_path)
             .map_err(|e| anyhow::anyhow!("{}: {e:?}", optimizer_path.display()))?;
+        if let Some(sparse) = row_sparse {
+            let names_path = dir.join(ROW_SPARSE_TABLES);
+            let names: Vec<String> = serde_json::from_str(
+                &std::fs::read_to_string(&names_path).with_context(|| {
+                    format!(
+                        "{}: the checkpoint has no row-sparse optimizer state (was it trained with dense embeddings?)",
+                        names_path.display()
+                    )
+                })?,
+            )
+            .with_context(|| format!("{}: corrupt table list", names_path.display()))?;
+            let record = RowSparseOptimizer::empty_record(&model, &names, device)?;
+            let record = load_bpk(record, &dir.join(ROW_SPARSE_BPK))?;
+            sparse.restore(&model, record, &names, device)?;
+        }
         Ok((model, optimizer, state))
     }
 }

@@ -16,6 +16,18 @@ pub enum OptimizerKind {
     Adagrad,
 }
 
+/// How embedding tables are trained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmbeddingUpdate {
+    /// Autodiff differentiates the whole table and the optimizer updates every row.
+    #[default]
+    Dense,
+    /// Only the rows a batch touches get a gradient and an optimizer update
+    /// (`ember_train::row_sparse`); a step's cost no longer grows with the vocabulary.
+    RowSparse,
+}
+
 /// The validation metric early stopping watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -40,6 +52,7 @@ pub struct TrainConfig {
     pub patience: usize,
     pub monitor: Monitor,
     pub seed: u64,
+    pub embedding_update: EmbeddingUpdate,
 }
 
 impl Default for TrainConfig {
@@ -54,6 +67,7 @@ impl Default for TrainConfig {
             patience: 3,
             monitor: Monitor::Auc,
             seed: 42,
+            embedding_update: EmbeddingUpdate::Dense,
         }
     }
 }

@@ -18,10 +18,11 @@ use rand::{SeedableRng, rngs::SmallRng};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{Checkpoint, EpochRecord, TrainState};
-use crate::config::{Monitor, OptimizerKind, RunConfig, TrainConfig};
+use crate::config::{EmbeddingUpdate, Monitor, OptimizerKind, RunConfig, TrainConfig};
 use crate::evaluate::{EvalMetrics, evaluate};
 use crate::export::export_artifact;
 use crate::loss::bce_with_logits;
+use crate::row_sparse::{RowSparseConfig, RowSparseOptimizer};
 
 #[derive(Debug, Clone, Default)]
 pub struct FitOptions {
@@ -78,10 +79,16 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
         .init(&data.layout, &train_device)
         .map_err(anyhow::Error::msg)?;
     let mut optim = optimizer(train_cfg);
+    let mut row_sparse = (train_cfg.embedding_update == EmbeddingUpdate::RowSparse).then(|| {
+        RowSparseOptimizer::new(RowSparseConfig::new(
+            train_cfg.optimizer,
+            train_cfg.epsilon,
+        ))
+    });
     let checkpoint = Checkpoint::new(&run_dir);
     let mut state = TrainState::default();
     if options.resume && checkpoint.exists() {
-        let (m, o, s) = checkpoint.load(model, optim)?;
+        let (m, o, s) = checkpoint.load(model, optim, row_sparse.as_mut(), &train_device)?;
         (model, optim, state) = (m, o, s);
         tracing::info!(epochs_done = state.epochs_done, "resumed from checkpoint");
     }
@@ -127,7 +134,8 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
         let mut loss_sum: Option<Tensor<1>> = None;
         let mut steps = 0usize;
         for rows in order.chunks(train_cfg.batch_size) {
-            let batch = Batch::from_rows(&data.train, rows, &train_device);
+            let mut batch = Batch::from_rows(&data.train, rows, &train_device);
+            let recorder = row_sparse.is_some().then(|| batch.record_rows());
             let labels = batch.labels.clone();
             let loss = bce_with_logits(model.forward(&batch), labels);
             let detached = loss.clone().detach();
@@ -135,7 +143,11 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
                 Some(sum) => sum + detached,
                 None => detached,
             });
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let mut grads = loss.backward();
+            if let (Some(sparse), Some(recorder)) = (row_sparse.as_mut(), recorder) {
+                model = sparse.step(train_cfg.lr, model, recorder.take(), &mut grads);
+            }
+            let grads = GradientsParams::from_grads(grads, &model);
             model = optim.step(train_cfg.lr, model, grads);
             steps += 1;
             bar.inc(rows.len() as u64);
@@ -177,7 +189,7 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
         append_line(&metrics_log, &serde_json::to_string(&record)?)?;
         state.history.push(record);
         state.epochs_done = epoch;
-        checkpoint.save(&model, &optim, &state)?;
+        checkpoint.save(&model, &optim, row_sparse.as_ref(), &state)?;
         epochs_this_call += 1;
     }
     let train_seconds = run_start.elapsed().as_secs_f64();

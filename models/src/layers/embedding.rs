@@ -10,6 +10,8 @@ use burn::module::Param;
 use burn::nn::Initializer;
 use burn::prelude::*;
 
+use super::row_sparse::{RowRecorder, lookup_row_sparse};
+
 #[derive(Config, Debug)]
 pub struct EmbeddingTableConfig {
     /// Rows in the table (all fields' cardinalities together).
@@ -49,6 +51,12 @@ impl EmbeddingTable {
         let dim = self.dim();
         let index = ids.reshape([b * f, 1]).expand([b * f, dim]);
         self.weight.val().gather(0, index).reshape([b, f, dim])
+    }
+
+    /// Global row ids (host) → `[N, dim]`, through a row-sparse gather whose
+    /// rows are left in `recorder` for the row-sparse optimizer.
+    pub fn lookup_row_sparse(&self, ids: &[i32], recorder: &RowRecorder) -> Tensor<2> {
+        lookup_row_sparse(self.weight.id, self.weight.val(), ids, recorder)
     }
 }
 

@@ -19,6 +19,7 @@ use burn::tensor::TensorData;
 use ember_datasets::FeatureLayout;
 
 use super::embedding::{EmbeddingTable, EmbeddingTableConfig};
+use super::row_sparse::RowRecorder;
 use crate::batch::Batch;
 
 #[derive(Config, Debug)]
@@ -112,6 +113,12 @@ impl TableFields {
 
     /// The served fields' vectors, `[B, k, dim]` (categorical then sequences).
     pub fn lookup(&self, table: &EmbeddingTable, batch: &Batch) -> Option<Tensor<3>> {
+        if self.num_fields() == 0 {
+            return None;
+        }
+        if let Some(recorder) = &batch.row_sparse {
+            return Some(self.lookup_row_sparse(table, batch, recorder));
+        }
         let mut pieces = Vec::with_capacity(2);
         if !self.categorical.is_empty() {
             let ids = batch
@@ -142,14 +149,60 @@ impl TableFields {
         for (&s, &offset) in self.sequences.iter().zip(&self.sequence_offsets) {
             let seq = &batch.sequences[s];
             let embedded = table.lookup(seq.ids.clone().add_scalar(offset)); // [B, L, D]
-            let mask = seq.mask.clone(); // [B, L]
-            let count = mask.clone().sum_dim(1).clamp_min(1.0); // [B, 1]
-            let pooled = (embedded * mask.unsqueeze_dim::<3>(2)).sum_dim(1) // [B, 1, D]
-                / count.unsqueeze_dim::<3>(2);
-            pieces.push(pooled);
+            pieces.push(mean_pool(embedded, seq.mask.clone()));
         }
-        (!pieces.is_empty()).then(|| Tensor::cat(pieces, 1))
+        Some(Tensor::cat(pieces, 1))
     }
+
+    /// As [`TableFields::lookup`], but through one row-sparse gather of all
+    /// the distinct rows the served fields use (see `layers::row_sparse`).
+    fn lookup_row_sparse(
+        &self,
+        table: &EmbeddingTable,
+        batch: &Batch,
+        recorder: &RowRecorder,
+    ) -> Tensor<3> {
+        let b = batch.size();
+        let k = self.categorical.len();
+        let width = batch.categorical_host.len() / b.max(1);
+        // Global row ids of every served field: categorical `[B, k]` first,
+        // then each sequence `[B, L]`, all row-major.
+        let mut ids = Vec::with_capacity(b * k);
+        for row in batch.categorical_host.chunks_exact(width.max(1)).take(b) {
+            ids.extend(
+                self.categorical
+                    .iter()
+                    .zip(&self.categorical_offsets)
+                    .map(|(&c, &offset)| row[c] + offset),
+            );
+        }
+        let mut lengths = Vec::with_capacity(self.sequences.len());
+        for (&s, &offset) in self.sequences.iter().zip(&self.sequence_offsets) {
+            let host = &batch.sequences[s].ids_host;
+            ids.extend(host.iter().map(|&id| id + offset));
+            lengths.push(host.len() / b.max(1));
+        }
+        let flat = table.lookup_row_sparse(&ids, recorder); // [N, D]
+        let d = table.dim();
+        let mut pieces = Vec::with_capacity(1 + lengths.len());
+        let mut at = 0;
+        if k > 0 {
+            pieces.push(flat.clone().narrow(0, 0, b * k).reshape([b, k, d]));
+            at = b * k;
+        }
+        for (&s, &len) in self.sequences.iter().zip(&lengths) {
+            let embedded = flat.clone().narrow(0, at, b * len).reshape([b, len, d]);
+            at += b * len;
+            pieces.push(mean_pool(embedded, batch.sequences[s].mask.clone()));
+        }
+        Tensor::cat(pieces, 1)
+    }
+}
+
+/// The masked mean over a sequence's entries: `[B, L, D]`, mask `[B, L]` → `[B, 1, D]`.
+fn mean_pool(embedded: Tensor<3>, mask: Tensor<2>) -> Tensor<3> {
+    let count = mask.clone().sum_dim(1).clamp_min(1.0); // [B, 1]
+    (embedded * mask.unsqueeze_dim::<3>(2)).sum_dim(1) / count.unsqueeze_dim::<3>(2)
 }
 
 #[derive(Module, Debug)]

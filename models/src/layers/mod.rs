@@ -7,6 +7,7 @@ pub mod first_order;
 pub mod fm;
 pub mod kernel_fm;
 pub mod mlp;
+pub mod row_sparse;
 
 pub use bi_interaction::bi_interaction;
 pub use embedding::{EmbeddingTable, EmbeddingTableConfig};
@@ -15,3 +16,4 @@ pub use first_order::{FirstOrder, FirstOrderConfig};
 pub use fm::fm_second_order;
 pub use kernel_fm::{KernelFm, KernelFmConfig};
 pub use mlp::{Mlp, MlpConfig};
+pub use row_sparse::{GatheredRows, RowRecorder};

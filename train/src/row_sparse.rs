@@ -1,0 +1,457 @@
+//! The row-sparse optimizer: updates only the embedding rows a batch touched,
+//! and only their optimizer state (see `ember_models::layers::row_sparse`).
+//!
+//! Per table it keeps, on the training device, `[V, d]` moments and a `[V]`
+//! per-row step count. A step reads the touched rows of each (`select`),
+//! applies the update rule to those `U` rows, and writes them back with
+//! `scatter_nd` (one parallel write per element; the ids are distinct, so
+//! `Assign` is deterministic). Nothing in a step is proportional to `V`.
+//!
+//! Update rules, for a touched row with gradient `g` and its own step `t`:
+//! - Adam ("lazy" Adam, per-row state): `m ← β₁m + (1-β₁)g`,
+//!   `v ← β₂v + (1-β₂)g²`, `w ← w - lr · m̂ / (√v̂ + ε)` with the bias
+//!   corrections of the row's own `t`. A row touched at every step follows
+//!   dense Adam exactly; an untouched row neither moves nor decays its moments
+//!   (dense Adam would keep moving it on stale momentum).
+//! - Adagrad: `G ← G + g²`, `w ← w - lr · g / (√G + ε)`; identical to dense
+//!   Adagrad for every row, since an untouched row's dense update is zero.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, Result};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
+use burn::prelude::*;
+use burn::tensor::{Gradients, IndexingUpdateOp};
+use ember_models::layers::GatheredRows;
+use serde::{Deserialize, Serialize};
+
+use crate::config::OptimizerKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RowSparseConfig {
+    pub kind: OptimizerKind,
+    pub beta_1: f32,
+    pub beta_2: f32,
+    pub epsilon: f32,
+}
+
+impl RowSparseConfig {
+    pub fn new(kind: OptimizerKind, epsilon: f32) -> Self {
+        Self {
+            kind,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon,
+        }
+    }
+}
+
+/// The optimizer state of one table.
+#[derive(Debug, Clone)]
+struct TableState {
+    /// Adam's first moment; unused (empty) for Adagrad.
+    m: Tensor<2>,
+    /// Adam's second moment, or Adagrad's sum of squared gradients.
+    v: Tensor<2>,
+    /// `[V]` updates each row has had.
+    steps: Tensor<1>,
+}
+
+/// What a step writes back into one table: `weight[unique] = rows`.
+struct RowWrite {
+    unique: Tensor<2, Int>,
+    rows: Tensor<2>,
+}
+
+pub struct RowSparseOptimizer {
+    config: RowSparseConfig,
+    states: HashMap<ParamId, TableState>,
+}
+
+impl RowSparseOptimizer {
+    pub fn new(config: RowSparseConfig) -> Self {
+        Self {
+            config,
+            states: HashMap::new(),
+        }
+    }
+
+    /// Applies one update to the rows in `gathered`, whose gradients are
+    /// taken out of `grads`, and returns the model with those rows replaced.
+    pub fn step<M: Module>(
+        &mut self,
+        lr: f64,
+        model: M,
+        gathered: Vec<GatheredRows>,
+        grads: &mut Gradients,
+    ) -> M {
+        let mut writes = HashMap::with_capacity(gathered.len());
+        for g in gathered {
+            let Some(grad) = g.rows.grad_remove(grads) else {
+                continue; // the table did not reach the loss
+            };
+            let rows = g.rows.detach();
+            let [u, d] = rows.dims();
+            let device = rows.device();
+            let state = self.states.entry(g.param).or_insert_with(|| TableState {
+                m: Tensor::zeros([g.table_rows, d], &device),
+                v: Tensor::zeros([g.table_rows, d], &device),
+                steps: Tensor::zeros([g.table_rows], &device),
+            });
+            let index = g.unique.clone().reshape([u, 1]);
+            let t = state.steps.clone().select(0, g.unique.clone()) + 1.0; // [U]
+            state.steps = state.steps.clone().scatter_nd(
+                index.clone(),
+                t.clone(),
+                IndexingUpdateOp::Assign,
+            );
+            let v = state.v.clone().select(0, g.unique.clone());
+            let new_rows = match self.config.kind {
+                OptimizerKind::Adam => {
+                    let (b1, b2) = (self.config.beta_1, self.config.beta_2);
+                    let m = state.m.clone().select(0, g.unique.clone()) * b1
+                        + grad.clone() * (1.0 - b1);
+                    let v = v * b2 + grad.square() * (1.0 - b2);
+                    // The same arrangement as Burn's dense Adam:
+                    // m · √(1-β₂ᵗ)/(1-β₁ᵗ) / (√v + ε·√(1-β₂ᵗ)).
+                    let t = t.reshape([u, 1]);
+                    let bc1 = -(t.clone() * b1.ln()).exp() + 1.0; // 1 - β₁ᵗ
+                    let bc2_sqrt = (-(t * b2.ln()).exp() + 1.0).sqrt(); // √(1 - β₂ᵗ)
+                    let step = m.clone() * (bc2_sqrt.clone() / bc1)
+                        / (v.clone().sqrt() + bc2_sqrt * self.config.epsilon);
+                    state.m = state.m.clone().scatter_nd(
+                        index.clone(),
+                        m,
+                        IndexingUpdateOp::Assign,
+                    );
+                    state.v = state.v.clone().scatter_nd(
+                        index.clone(),
+                        v,
+                        IndexingUpdateOp::Assign,
+                    );
+                    rows - step * lr
+                }
+                OptimizerKind::Adagrad => {
+                    let v = v + grad.clone().square();
+                    let step = grad / (v.clone().sqrt() + self.config.epsilon);
+                    state.v = state.v.clone().scatter_nd(
+                        index.clone(),
+                        v,
+                        IndexingUpdateOp::Assign,
+                    );
+                    rows - step * lr
+                }
+            };
+            debug_assert_eq!(new_rows.dims(), [u, d]);
+            writes.insert(
+                g.param,
+                RowWrite {
+                    unique: index,
+                    rows: new_rows,
+                },
+            );
+        }
+        model.map(&mut WriteRows { writes })
+    }
+
+    /// The state for a checkpoint: a module of tensors (saved like weights)
+    /// and, per table, the module path of its weight in `model`. Paths, not
+    /// parameter ids, name the tables, because ids are not kept across runs.
+    pub fn record<M: Module>(&self, model: &M) -> (RowSparseRecord, Vec<String>) {
+        let paths = param_paths(model);
+        let mut tables = Vec::new();
+        let mut names = Vec::new();
+        for (id, state) in &self.states {
+            if let Some(path) = paths.get(id) {
+                names.push(path.clone());
+                tables.push(TableRecord {
+                    m: Param::from_tensor(state.m.clone()),
+                    v: Param::from_tensor(state.v.clone()),
+                    steps: Param::from_tensor(state.steps.clone()),
+                });
+            }
+        }
+        (RowSparseRecord { tables }, names)
+    }
+
+    /// An all-zero record shaped like the one [`RowSparseOptimizer::record`]
+    /// saved for `names` in `model`, to load a checkpoint into.
+    pub fn empty_record<M: Module>(
+        model: &M,
+        names: &[String],
+        device: &Device,
+    ) -> Result<RowSparseRecord> {
+        let shapes = param_shapes(model);
+        let tables = names
+            .iter()
+            .map(|name| {
+                let &(device_rows, dim) = shapes
+                    .get(name)
+                    .with_context(|| format!("checkpoint names table '{name}', which the model lacks"))?;
+                Ok(TableRecord {
+                    m: Param::from_tensor(Tensor::zeros([device_rows, dim], device)),
+                    v: Param::from_tensor(Tensor::zeros([device_rows, dim], device)),
+                    steps: Param::from_tensor(Tensor::zeros([device_rows], device)),
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(RowSparseRecord { tables })
+    }
+
+    /// Restores the state from a loaded record, on `device`.
+    pub fn restore<M: Module>(
+        &mut self,
+        model: &M,
+        record: RowSparseRecord,
+        names: &[String],
+        device: &Device,
+    ) -> Result<()> {
+        let ids: HashMap<String, ParamId> =
+            param_paths(model).into_iter().map(|(id, p)| (p, id)).collect();
+        self.states.clear();
+        for (table, name) in record.tables.into_iter().zip(names) {
+            let id = *ids
+                .get(name)
+                .with_context(|| format!("checkpoint names table '{name}', which the model lacks"))?;
+            self.states.insert(
+                id,
+                TableState {
+                    m: table.m.val().to_device(device).detach(),
+                    v: table.v.val().to_device(device).detach(),
+                    steps: table.steps.val().to_device(device).detach(),
+                },
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The row-sparse optimizer state in checkpoint form.
+#[derive(Module, Debug)]
+pub struct RowSparseRecord {
+    pub tables: Vec<TableRecord>,
+}
+
+#[derive(Module, Debug)]
+pub struct TableRecord {
+    pub m: Param<Tensor<2>>,
+    pub v: Param<Tensor<2>>,
+    pub steps: Param<Tensor<1>>,
+}
+
+/// Every float parameter's module path (`features.tables.0.weight`), by id.
+fn param_paths<M: Module>(model: &M) -> HashMap<ParamId, String> {
+    let mut visitor = PathVisitor::default();
+    model.visit(&mut visitor);
+    visitor.paths.into_iter().map(|(id, p, _)| (id, p)).collect()
+}
+
+/// Every 2-D float parameter's `(rows, cols)`, by module path.
+fn param_shapes<M: Module>(model: &M) -> HashMap<String, (usize, usize)> {
+    let mut visitor = PathVisitor::default();
+    model.visit(&mut visitor);
+    visitor
+        .paths
+        .into_iter()
+        .filter_map(|(_, p, shape)| (shape.len() == 2).then(|| (p, (shape[0], shape[1]))))
+        .collect()
+}
+
+/// Records each float parameter with the path of field names leading to it.
+#[derive(Default)]
+struct PathVisitor {
+    stack: Vec<String>,
+    paths: Vec<(ParamId, String, Vec<usize>)>,
+}
+
+impl ModuleVisitor for PathVisitor {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.stack.push(name.to_owned());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.stack.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.paths
+            .push((param.id, self.stack.join("."), param.dims().to_vec()));
+    }
+}
+
+/// Replaces the touched rows of the tables being written.
+struct WriteRows {
+    writes: HashMap<ParamId, RowWrite>,
+}
+
+impl ModuleMapper for WriteRows {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let Some(write) = self.writes.remove(&param.id) else {
+            return param;
+        };
+        let (id, weight, mapper) = param.consume();
+        let require_grad = weight.is_require_grad();
+        // Detached: the write is an optimizer step, not part of any graph.
+        let mut weight = weight
+            .detach()
+            .scatter_nd(write.unique, write.rows, IndexingUpdateOp::Assign)
+            .detach();
+        if require_grad {
+            weight = weight.require_grad();
+        }
+        Param::from_mapped_value(id, weight, mapper)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::optim::{AdaGradConfig, AdamConfig, GradientsParams, ModuleOptimizer};
+    use burn::tensor::TensorData;
+    use ember_models::layers::{EmbeddingTable, EmbeddingTableConfig, RowRecorder};
+
+    const ROWS: usize = 6;
+    const DIM: usize = 3;
+
+    /// A loss whose gradient differs per row and per step: Σ (E[ids] ⊙ c)², c fixed.
+    fn loss(looked_up: Tensor<2>) -> Tensor<1> {
+        let n = looked_up.dims()[0];
+        let c: Vec<f32> = (0..n * DIM).map(|i| (i as f32 * 0.37 + 0.3).sin()).collect();
+        let c = Tensor::<2>::from_data(TensorData::new(c, [n, DIM]), &looked_up.device());
+        (looked_up * c + 0.5).square().sum()
+    }
+
+    fn table(device: &Device) -> EmbeddingTable {
+        device.seed(7);
+        EmbeddingTableConfig::new(ROWS, DIM)
+            .with_init_std(0.5)
+            .init(device)
+    }
+
+    fn weights(t: &EmbeddingTable) -> Vec<f32> {
+        t.weight.val().into_data().try_to_vec::<f32>().unwrap()
+    }
+
+    fn ids_tensor(ids: &[i32], device: &Device) -> Tensor<2, Int> {
+        Tensor::from_data(TensorData::new(ids.to_vec(), [ids.len(), 1]), device)
+    }
+
+    fn sparse_steps(kind: OptimizerKind, steps: &[Vec<i32>], lr: f64) -> Vec<f32> {
+        let device = Device::flex().autodiff();
+        let mut t = table(&device);
+        let mut optim = RowSparseOptimizer::new(RowSparseConfig::new(kind, 1e-8));
+        for ids in steps {
+            let recorder = RowRecorder::default();
+            let looked_up = t.lookup_row_sparse(ids, &recorder);
+            let mut grads = loss(looked_up).backward();
+            t = optim.step(lr, t, recorder.take(), &mut grads);
+        }
+        weights(&t)
+    }
+
+    fn dense_steps(
+        mut optim: ModuleOptimizer,
+        steps: &[Vec<i32>],
+        lr: f64,
+    ) -> Vec<f32> {
+        let device = Device::flex().autodiff();
+        let mut t = table(&device);
+        for ids in steps {
+            let n = ids.len();
+            let looked_up = t.lookup(ids_tensor(ids, &device)).reshape([n, DIM]);
+            let grads = GradientsParams::from_grads(loss(looked_up).backward(), &t);
+            t = optim.step(lr, t, grads);
+        }
+        weights(&t)
+    }
+
+    fn assert_close(a: &[f32], b: &[f32], tol: f32) {
+        assert_eq!(a.len(), b.len());
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!((x - y).abs() <= tol, "element {i}: {x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn adam_matches_dense_adam_when_every_row_is_touched() {
+        // Every row in every step (with repeats, which the dedup must sum).
+        let steps: Vec<Vec<i32>> = (0..4)
+            .map(|s| (0..ROWS as i32).chain([s % 6, 2]).collect())
+            .collect();
+        let sparse = sparse_steps(OptimizerKind::Adam, &steps, 0.05);
+        let dense = dense_steps(AdamConfig::new().with_epsilon(1e-8).init(), &steps, 0.05);
+        let before = weights(&table(&Device::flex().autodiff()));
+        assert!(sparse.iter().zip(&before).any(|(a, b)| (a - b).abs() > 0.01));
+        assert_close(&sparse, &dense, 1e-5);
+    }
+
+    #[test]
+    fn adagrad_matches_dense_adagrad_on_partial_batches() {
+        let steps = vec![vec![1, 4, 1], vec![0, 4], vec![5, 5, 2, 1]];
+        let sparse = sparse_steps(OptimizerKind::Adagrad, &steps, 0.1);
+        let dense = dense_steps(AdaGradConfig::new().with_epsilon(1e-8).init(), &steps, 0.1);
+        assert_close(&sparse, &dense, 1e-5);
+    }
+
+    #[test]
+    fn lazy_adam_moves_only_touched_rows_with_their_own_step_count() {
+        // Row 3 is never touched; row 0 only in the last step, so its first
+        // update must be a full first-step Adam update (|Δ| ≈ lr per element).
+        let steps = vec![vec![1, 2], vec![2, 5], vec![0, 2]];
+        let lr = 0.01;
+        let device = Device::flex().autodiff();
+        let before = weights(&table(&device));
+        let after = sparse_steps(OptimizerKind::Adam, &steps, lr);
+        for row in 0..ROWS {
+            let moved: Vec<f32> = (0..DIM)
+                .map(|k| after[row * DIM + k] - before[row * DIM + k])
+                .collect();
+            match row {
+                3 | 4 => assert!(moved.iter().all(|d| *d == 0.0), "row {row} moved: {moved:?}"),
+                // One step each: Adam's first update is lr · sign(g).
+                0 | 1 | 5 => {
+                    for d in moved {
+                        assert!((d.abs() - lr as f32).abs() < 1e-4, "row {row}: {d}");
+                    }
+                }
+                _ => assert!(moved.iter().any(|d| d.abs() > 1e-4)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod checkpoint_tests {
+    use super::*;
+    use burn::tensor::TensorData;
+    use ember_models::artifact::{load_bpk, save_bpk};
+    use ember_models::layers::{EmbeddingTable, EmbeddingTableConfig, RowRecorder};
+
+    #[test]
+    fn state_survives_a_save_and_load() {
+        let device = Device::flex().autodiff();
+        let mut table = EmbeddingTableConfig::new(5, 2).init(&device);
+        let mut optim = RowSparseOptimizer::new(RowSparseConfig::new(OptimizerKind::Adam, 1e-8));
+        let step = |t, o: &mut RowSparseOptimizer, ids: &[i32]| {
+            let recorder = RowRecorder::default();
+            let y: Tensor<2> = EmbeddingTable::lookup_row_sparse(&t, ids, &recorder);
+            let target = Tensor::<2>::from_data(TensorData::new(vec![1.0f32; ids.len() * 2], [ids.len(), 2]), &device);
+            let mut grads = (y - target).square().sum().backward();
+            o.step(0.1, t, recorder.take(), &mut grads)
+        };
+        table = step(table, &mut optim, &[1, 3]);
+        table = step(table, &mut optim, &[3, 4]);
+        let dir = tempfile::tempdir().unwrap();
+        let (record, names) = optim.record(&table);
+        save_bpk(&record, &dir.path().join("s.bpk")).unwrap();
+        let template = RowSparseOptimizer::empty_record(&table, &names, &device).unwrap();
+        let loaded = load_bpk(template, &dir.path().join("s.bpk")).unwrap();
+        let mut restored = RowSparseOptimizer::new(RowSparseConfig::new(OptimizerKind::Adam, 1e-8));
+        restored.restore(&table, loaded, &names, &device).unwrap();
+        assert_eq!(names, vec!["weight".to_string()]);
+        let a = step(table.clone(), &mut optim, &[3, 1]);
+        let b = step(table, &mut restored, &[3, 1]);
+        let (a, b) = (a.weight.val().into_data(), b.weight.val().into_data());
+        assert_eq!(a, b);
+    }
+}
