@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use ember_models::device::DeviceChoice;
+use ember_train::bench::{self, BenchOptions};
+use ember_train::config::EmbeddingUpdate;
 use ember_train::{FitOptions, RunConfig};
 
 #[derive(Parser)]
@@ -78,6 +80,30 @@ enum Command {
         /// Upper bound; early stopping on validation AUC usually ends sooner.
         #[arg(long, default_value_t = 30)]
         epochs: usize,
+    },
+    /// Training and inference throughput on the criteo-synth workload
+    /// (shared/bench/criteo_synth_spec.md): prints a table, writes JSON.
+    Bench {
+        /// Comma-separated devices: wgpu, flex, ndarray, cpu, auto.
+        #[arg(long, value_delimiter = ',', default_value = "auto")]
+        device: Vec<DeviceChoice>,
+        /// Comma-separated: dense, row_sparse.
+        #[arg(long, value_delimiter = ',', default_value = "dense,row_sparse")]
+        embeddings: Vec<String>,
+        #[arg(long, value_delimiter = ',', default_value = "1024,4096,16384")]
+        batch: Vec<usize>,
+        #[arg(long, default_value_t = 20)]
+        warmup: usize,
+        #[arg(long, default_value_t = 100)]
+        steps: usize,
+        /// Rows generated before timing (the spec's 1,048,576).
+        #[arg(long, default_value_t = 1 << 20)]
+        rows: usize,
+        /// Vocabulary-scaling run: total table rows to try, e.g. 10000,100000,1000000,10000000.
+        #[arg(long, value_delimiter = ',')]
+        vocab: Vec<usize>,
+        #[arg(long, default_value = "runs/bench/criteo_synth.json")]
+        out: PathBuf,
     },
 }
 
@@ -176,6 +202,41 @@ fn run(cli: Cli) -> Result<()> {
                     println!("{text}");
                 }
             }
+            Ok(())
+        }
+        Command::Bench {
+            device,
+            embeddings,
+            batch,
+            warmup,
+            steps,
+            rows,
+            vocab,
+            out,
+        } => {
+            let updates = embeddings
+                .iter()
+                .map(|e| {
+                    toml::Value::String(e.clone())
+                        .try_into::<EmbeddingUpdate>()
+                        .with_context(|| format!("--embeddings: '{e}' is not dense or row_sparse"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let options = BenchOptions {
+                devices: device,
+                updates,
+                batch_sizes: batch,
+                warmup_steps: warmup,
+                timed_steps: steps.max(1),
+                rows,
+                vocab_totals: vocab,
+                seed: 42,
+            };
+            eprintln!("{}", bench::header());
+            let results = bench::run(&options)?;
+            println!("{}", bench::report(&results));
+            bench::write_json(&results, &out)?;
+            println!("wrote {}", out.display());
             Ok(())
         }
         Command::Demo {

@@ -64,8 +64,8 @@ impl Batch {
         };
 
         let categorical_host = host_ids(&data.categorical, data.num_categorical);
-        let categorical = (data.num_categorical > 0)
-            .then(|| upload_ids(&categorical_host, data.num_categorical));
+        let categorical =
+            (data.num_categorical > 0).then(|| upload_ids(&categorical_host, data.num_categorical));
         let numeric = (data.num_numeric > 0).then(|| float_matrix(&data.numeric, data.num_numeric));
         let sequences = data
             .sequences

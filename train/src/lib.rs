@@ -1,5 +1,6 @@
 //! ember-train: objectives, metrics, the training loop, checkpoints and export.
 
+pub mod bench;
 pub mod checkpoint;
 pub mod config;
 pub mod evaluate;
@@ -7,6 +8,7 @@ pub mod export;
 pub mod loss;
 pub mod metrics;
 pub mod row_sparse;
+pub mod step;
 pub mod trainer;
 
 pub use config::{RunConfig, TrainConfig};

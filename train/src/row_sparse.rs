@@ -59,8 +59,38 @@ struct TableState {
 
 /// What a step writes back into one table: `weight[unique] = rows`.
 struct RowWrite {
-    unique: Tensor<2, Int>,
+    unique: Tensor<1, Int>,
     rows: Tensor<2>,
+}
+
+/// `table[unique] = rows` along dimension 0, for distinct `unique`.
+///
+/// The best primitive differs by backend: on the CPU backends `select_assign`
+/// writes in place when `table` is uniquely owned, while `scatter_nd` copies
+/// the whole table; on cubecl (wgpu) `scatter_nd` runs one thread per written
+/// element, while `select_assign` loops serially over the ids per column.
+fn write_rows<const D: usize>(
+    table: Tensor<D>,
+    unique: &Tensor<1, Int>,
+    rows: Tensor<D>,
+) -> Tensor<D> {
+    if on_cpu_backend(&table.device()) {
+        table.select_assign(0, unique.clone(), rows, IndexingUpdateOp::Assign)
+    } else {
+        let u = unique.dims()[0];
+        table.scatter_nd(
+            unique.clone().reshape([u, 1]),
+            rows,
+            IndexingUpdateOp::Assign,
+        )
+    }
+}
+
+/// Whether `device` is one of Burn's CPU backends (flex, ndarray). Read from
+/// the device's debug name because Burn 0.22 exposes no backend query on `Device`.
+fn on_cpu_backend(device: &Device) -> bool {
+    let name = format!("{device:?}");
+    name.contains("Flex") || name.contains("NdArray")
 }
 
 pub struct RowSparseOptimizer {
@@ -93,60 +123,55 @@ impl RowSparseOptimizer {
             let rows = g.rows.detach();
             let [u, d] = rows.dims();
             let device = rows.device();
-            let state = self.states.entry(g.param).or_insert_with(|| TableState {
-                m: Tensor::zeros([g.table_rows, d], &device),
-                v: Tensor::zeros([g.table_rows, d], &device),
-                steps: Tensor::zeros([g.table_rows], &device),
-            });
-            let index = g.unique.clone().reshape([u, 1]);
-            let t = state.steps.clone().select(0, g.unique.clone()) + 1.0; // [U]
-            state.steps = state.steps.clone().scatter_nd(
-                index.clone(),
-                t.clone(),
-                IndexingUpdateOp::Assign,
-            );
-            let v = state.v.clone().select(0, g.unique.clone());
-            let new_rows = match self.config.kind {
+            // Owned, not borrowed from the map: a write into a tensor nobody
+            // else holds happens in place instead of copying the whole table.
+            let TableState { m, v, steps } =
+                self.states.remove(&g.param).unwrap_or_else(|| TableState {
+                    m: Tensor::zeros([g.table_rows, d], &device),
+                    v: Tensor::zeros([g.table_rows, d], &device),
+                    steps: Tensor::zeros([g.table_rows], &device),
+                });
+            let unique = &g.unique;
+            let t = steps.clone().select(0, unique.clone()) + 1.0; // [U]
+            let steps = write_rows(steps, unique, t.clone());
+            let v_rows = v.clone().select(0, unique.clone());
+            let (state, new_rows) = match self.config.kind {
                 OptimizerKind::Adam => {
                     let (b1, b2) = (self.config.beta_1, self.config.beta_2);
-                    let m = state.m.clone().select(0, g.unique.clone()) * b1
-                        + grad.clone() * (1.0 - b1);
-                    let v = v * b2 + grad.square() * (1.0 - b2);
+                    let m_rows =
+                        m.clone().select(0, unique.clone()) * b1 + grad.clone() * (1.0 - b1);
+                    let v_rows = v_rows * b2 + grad.square() * (1.0 - b2);
                     // The same arrangement as Burn's dense Adam:
                     // m · √(1-β₂ᵗ)/(1-β₁ᵗ) / (√v + ε·√(1-β₂ᵗ)).
                     let t = t.reshape([u, 1]);
                     let bc1 = -(t.clone() * b1.ln()).exp() + 1.0; // 1 - β₁ᵗ
                     let bc2_sqrt = (-(t * b2.ln()).exp() + 1.0).sqrt(); // √(1 - β₂ᵗ)
-                    let step = m.clone() * (bc2_sqrt.clone() / bc1)
-                        / (v.clone().sqrt() + bc2_sqrt * self.config.epsilon);
-                    state.m = state.m.clone().scatter_nd(
-                        index.clone(),
-                        m,
-                        IndexingUpdateOp::Assign,
-                    );
-                    state.v = state.v.clone().scatter_nd(
-                        index.clone(),
-                        v,
-                        IndexingUpdateOp::Assign,
-                    );
-                    rows - step * lr
+                    let step = m_rows.clone() * (bc2_sqrt.clone() / bc1)
+                        / (v_rows.clone().sqrt() + bc2_sqrt * self.config.epsilon);
+                    let state = TableState {
+                        m: write_rows(m, unique, m_rows),
+                        v: write_rows(v, unique, v_rows),
+                        steps,
+                    };
+                    (state, rows - step * lr)
                 }
                 OptimizerKind::Adagrad => {
-                    let v = v + grad.clone().square();
-                    let step = grad / (v.clone().sqrt() + self.config.epsilon);
-                    state.v = state.v.clone().scatter_nd(
-                        index.clone(),
-                        v,
-                        IndexingUpdateOp::Assign,
-                    );
-                    rows - step * lr
+                    let v_rows = v_rows + grad.clone().square();
+                    let step = grad / (v_rows.clone().sqrt() + self.config.epsilon);
+                    let state = TableState {
+                        m,
+                        v: write_rows(v, unique, v_rows),
+                        steps,
+                    };
+                    (state, rows - step * lr)
                 }
             };
+            self.states.insert(g.param, state);
             debug_assert_eq!(new_rows.dims(), [u, d]);
             writes.insert(
                 g.param,
                 RowWrite {
-                    unique: index,
+                    unique: g.unique,
                     rows: new_rows,
                 },
             );
@@ -185,9 +210,9 @@ impl RowSparseOptimizer {
         let tables = names
             .iter()
             .map(|name| {
-                let &(device_rows, dim) = shapes
-                    .get(name)
-                    .with_context(|| format!("checkpoint names table '{name}', which the model lacks"))?;
+                let &(device_rows, dim) = shapes.get(name).with_context(|| {
+                    format!("checkpoint names table '{name}', which the model lacks")
+                })?;
                 Ok(TableRecord {
                     m: Param::from_tensor(Tensor::zeros([device_rows, dim], device)),
                     v: Param::from_tensor(Tensor::zeros([device_rows, dim], device)),
@@ -206,13 +231,15 @@ impl RowSparseOptimizer {
         names: &[String],
         device: &Device,
     ) -> Result<()> {
-        let ids: HashMap<String, ParamId> =
-            param_paths(model).into_iter().map(|(id, p)| (p, id)).collect();
+        let ids: HashMap<String, ParamId> = param_paths(model)
+            .into_iter()
+            .map(|(id, p)| (p, id))
+            .collect();
         self.states.clear();
         for (table, name) in record.tables.into_iter().zip(names) {
-            let id = *ids
-                .get(name)
-                .with_context(|| format!("checkpoint names table '{name}', which the model lacks"))?;
+            let id = *ids.get(name).with_context(|| {
+                format!("checkpoint names table '{name}', which the model lacks")
+            })?;
             self.states.insert(
                 id,
                 TableState {
@@ -243,7 +270,11 @@ pub struct TableRecord {
 fn param_paths<M: Module>(model: &M) -> HashMap<ParamId, String> {
     let mut visitor = PathVisitor::default();
     model.visit(&mut visitor);
-    visitor.paths.into_iter().map(|(id, p, _)| (id, p)).collect()
+    visitor
+        .paths
+        .into_iter()
+        .map(|(id, p, _)| (id, p))
+        .collect()
 }
 
 /// Every 2-D float parameter's `(rows, cols)`, by module path.
@@ -292,10 +323,12 @@ impl ModuleMapper for WriteRows {
         let (id, weight, mapper) = param.consume();
         let require_grad = weight.is_require_grad();
         // Detached: the write is an optimizer step, not part of any graph.
-        let mut weight = weight
-            .detach()
-            .scatter_nd(write.unique, write.rows, IndexingUpdateOp::Assign)
-            .detach();
+        // Row-sparse lookups are only made on 2-D tables, `[rows, dim]`.
+        let [u, d] = write.rows.dims();
+        let rows: Tensor<D> = write.rows.reshape(std::array::from_fn::<usize, D, _>(|i| {
+            if i == 0 { u } else { d }
+        }));
+        let mut weight = write_rows(weight.detach(), &write.unique, rows).detach();
         if require_grad {
             weight = weight.require_grad();
         }
@@ -316,7 +349,9 @@ mod tests {
     /// A loss whose gradient differs per row and per step: Σ (E[ids] ⊙ c)², c fixed.
     fn loss(looked_up: Tensor<2>) -> Tensor<1> {
         let n = looked_up.dims()[0];
-        let c: Vec<f32> = (0..n * DIM).map(|i| (i as f32 * 0.37 + 0.3).sin()).collect();
+        let c: Vec<f32> = (0..n * DIM)
+            .map(|i| (i as f32 * 0.37 + 0.3).sin())
+            .collect();
         let c = Tensor::<2>::from_data(TensorData::new(c, [n, DIM]), &looked_up.device());
         (looked_up * c + 0.5).square().sum()
     }
@@ -349,11 +384,7 @@ mod tests {
         weights(&t)
     }
 
-    fn dense_steps(
-        mut optim: ModuleOptimizer,
-        steps: &[Vec<i32>],
-        lr: f64,
-    ) -> Vec<f32> {
+    fn dense_steps(mut optim: ModuleOptimizer, steps: &[Vec<i32>], lr: f64) -> Vec<f32> {
         let device = Device::flex().autodiff();
         let mut t = table(&device);
         for ids in steps {
@@ -381,7 +412,12 @@ mod tests {
         let sparse = sparse_steps(OptimizerKind::Adam, &steps, 0.05);
         let dense = dense_steps(AdamConfig::new().with_epsilon(1e-8).init(), &steps, 0.05);
         let before = weights(&table(&Device::flex().autodiff()));
-        assert!(sparse.iter().zip(&before).any(|(a, b)| (a - b).abs() > 0.01));
+        assert!(
+            sparse
+                .iter()
+                .zip(&before)
+                .any(|(a, b)| (a - b).abs() > 0.01)
+        );
         assert_close(&sparse, &dense, 1e-5);
     }
 
@@ -407,7 +443,10 @@ mod tests {
                 .map(|k| after[row * DIM + k] - before[row * DIM + k])
                 .collect();
             match row {
-                3 | 4 => assert!(moved.iter().all(|d| *d == 0.0), "row {row} moved: {moved:?}"),
+                3 | 4 => assert!(
+                    moved.iter().all(|d| *d == 0.0),
+                    "row {row} moved: {moved:?}"
+                ),
                 // One step each: Adam's first update is lr · sign(g).
                 0 | 1 | 5 => {
                     for d in moved {
@@ -435,7 +474,10 @@ mod checkpoint_tests {
         let step = |t, o: &mut RowSparseOptimizer, ids: &[i32]| {
             let recorder = RowRecorder::default();
             let y: Tensor<2> = EmbeddingTable::lookup_row_sparse(&t, ids, &recorder);
-            let target = Tensor::<2>::from_data(TensorData::new(vec![1.0f32; ids.len() * 2], [ids.len(), 2]), &device);
+            let target = Tensor::<2>::from_data(
+                TensorData::new(vec![1.0f32; ids.len() * 2], [ids.len(), 2]),
+                &device,
+            );
             let mut grads = (y - target).square().sum().backward();
             o.step(0.1, t, recorder.take(), &mut grads)
         };

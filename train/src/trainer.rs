@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use burn::module::Module;
-use burn::optim::{AdaGradConfig, AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use ember_datasets::registry::PreparedData;
 use ember_models::Batch;
@@ -18,11 +17,10 @@ use rand::{SeedableRng, rngs::SmallRng};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{Checkpoint, EpochRecord, TrainState};
-use crate::config::{EmbeddingUpdate, Monitor, OptimizerKind, RunConfig, TrainConfig};
+use crate::config::{Monitor, RunConfig};
 use crate::evaluate::{EvalMetrics, evaluate};
 use crate::export::export_artifact;
-use crate::loss::bce_with_logits;
-use crate::row_sparse::{RowSparseConfig, RowSparseOptimizer};
+use crate::step::Stepper;
 
 #[derive(Debug, Clone, Default)]
 pub struct FitOptions {
@@ -49,13 +47,6 @@ pub struct RunSummary {
     pub finished: bool,
 }
 
-fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
-    match config.optimizer {
-        OptimizerKind::Adam => AdamConfig::new().with_epsilon(config.epsilon).init(),
-        OptimizerKind::Adagrad => AdaGradConfig::new().with_epsilon(config.epsilon).init(),
-    }
-}
-
 /// Higher-is-better score of the monitored metric.
 fn monitored(monitor: Monitor, m: &EvalMetrics) -> f64 {
     match monitor {
@@ -78,18 +69,17 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
         .model
         .init(&data.layout, &train_device)
         .map_err(anyhow::Error::msg)?;
-    let mut optim = optimizer(train_cfg);
-    let mut row_sparse = (train_cfg.embedding_update == EmbeddingUpdate::RowSparse).then(|| {
-        RowSparseOptimizer::new(RowSparseConfig::new(
-            train_cfg.optimizer,
-            train_cfg.epsilon,
-        ))
-    });
+    let mut stepper = Stepper::new(train_cfg);
     let checkpoint = Checkpoint::new(&run_dir);
     let mut state = TrainState::default();
     if options.resume && checkpoint.exists() {
-        let (m, o, s) = checkpoint.load(model, optim, row_sparse.as_mut(), &train_device)?;
-        (model, optim, state) = (m, o, s);
+        let (m, o, s) = checkpoint.load(
+            model,
+            stepper.optim,
+            stepper.row_sparse.as_mut(),
+            &train_device,
+        )?;
+        (model, stepper.optim, state) = (m, o, s);
         tracing::info!(epochs_done = state.epochs_done, "resumed from checkpoint");
     }
     let best_path = run_dir.join("best.bpk");
@@ -134,21 +124,13 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
         let mut loss_sum: Option<Tensor<1>> = None;
         let mut steps = 0usize;
         for rows in order.chunks(train_cfg.batch_size) {
-            let mut batch = Batch::from_rows(&data.train, rows, &train_device);
-            let recorder = row_sparse.is_some().then(|| batch.record_rows());
-            let labels = batch.labels.clone();
-            let loss = bce_with_logits(model.forward(&batch), labels);
-            let detached = loss.clone().detach();
+            let batch = Batch::from_rows(&data.train, rows, &train_device);
+            let loss;
+            (model, loss) = stepper.step(model, batch);
             loss_sum = Some(match loss_sum {
-                Some(sum) => sum + detached,
-                None => detached,
+                Some(sum) => sum + loss,
+                None => loss,
             });
-            let mut grads = loss.backward();
-            if let (Some(sparse), Some(recorder)) = (row_sparse.as_mut(), recorder) {
-                model = sparse.step(train_cfg.lr, model, recorder.take(), &mut grads);
-            }
-            let grads = GradientsParams::from_grads(grads, &model);
-            model = optim.step(train_cfg.lr, model, grads);
             steps += 1;
             bar.inc(rows.len() as u64);
         }
@@ -189,7 +171,7 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
         append_line(&metrics_log, &serde_json::to_string(&record)?)?;
         state.history.push(record);
         state.epochs_done = epoch;
-        checkpoint.save(&model, &optim, row_sparse.as_ref(), &state)?;
+        checkpoint.save(&model, &stepper.optim, stepper.row_sparse.as_ref(), &state)?;
         epochs_this_call += 1;
     }
     let train_seconds = run_start.elapsed().as_secs_f64();

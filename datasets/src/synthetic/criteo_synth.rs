@@ -40,6 +40,8 @@ const BIAS: f32 = -1.2;
 #[derive(Debug, Clone)]
 pub struct CriteoSynthModel {
     pub seed: u64,
+    /// Each categorical field's cardinality (spec: [`VOCAB_SIZES`]).
+    pub vocab: Vec<usize>,
     pub w: [f32; NUM_DENSE],
     /// `b[f][id]` for id in `0..VOCAB_SIZES[f]`.
     pub b: Vec<Vec<f32>>,
@@ -47,8 +49,13 @@ pub struct CriteoSynthModel {
 
 /// The feature layout: 26 categorical (cardinality V + 1), 13 numeric.
 pub fn layout() -> FeatureLayout {
+    layout_for(&VOCAB_SIZES)
+}
+
+/// The layout for other cardinalities (the vocabulary-scaling benchmark).
+pub fn layout_for(vocab: &[usize]) -> FeatureLayout {
     FeatureLayout {
-        categorical: VOCAB_SIZES
+        categorical: vocab
             .iter()
             .enumerate()
             .map(|(f, &v)| (format!("C{}", f + 1), v + 1))
@@ -70,6 +77,13 @@ fn mix(mut z: u64) -> u64 {
 
 impl CriteoSynthModel {
     pub fn new(seed: u64) -> Self {
+        Self::with_vocab(seed, &VOCAB_SIZES)
+    }
+
+    /// The same construction over other cardinalities, one per categorical
+    /// field (the vocabulary-scaling benchmark varies the total size).
+    pub fn with_vocab(seed: u64, vocab: &[usize]) -> Self {
+        assert_eq!(vocab.len(), NUM_CATEGORICAL, "one cardinality per field");
         let mut rng = SmallRng::seed_from_u64(seed);
         let unit = Normal::new(0.0f32, 1.0).expect("valid normal");
         let mut w: [f32; NUM_DENSE] = std::array::from_fn(|_| unit.sample(&mut rng));
@@ -78,11 +92,16 @@ impl CriteoSynthModel {
         let mean = w.iter().sum::<f32>() / NUM_DENSE as f32;
         w.iter_mut().for_each(|x| *x -= mean);
         let b_dist = Normal::new(0.0f32, 0.5).expect("valid normal");
-        let b = VOCAB_SIZES
+        let b = vocab
             .iter()
             .map(|&v| (0..v).map(|_| b_dist.sample(&mut rng)).collect())
             .collect();
-        Self { seed, w, b }
+        Self {
+            seed,
+            vocab: vocab.to_vec(),
+            w,
+            b,
+        }
     }
 
     /// The true click probability of one row (ids are the drawn ids, not +1).
@@ -153,7 +172,7 @@ impl CriteoSynthModel {
                 logit += w * *xi;
             }
             logit /= NUM_DENSE as f32;
-            for ((id, &v), b) in ids.iter_mut().zip(&VOCAB_SIZES).zip(&self.b) {
+            for ((id, &v), b) in ids.iter_mut().zip(&self.vocab).zip(&self.b) {
                 let u: f64 = rng.random();
                 let raw = ((v as f64 * u * u * u) as usize).min(v - 1);
                 logit += b[raw];

@@ -1,0 +1,55 @@
+//! One optimisation step of a ranking model: forward, BCE loss, backward,
+//! then the dense optimizer on dense parameters and, with row-sparse
+//! embeddings, the row-sparse optimizer on the touched table rows.
+//!
+//! Shared by the training loop and the throughput benchmark so that both
+//! time the same work.
+
+use burn::optim::{AdaGradConfig, AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use ember_models::{Batch, RankingModel};
+
+use crate::config::{EmbeddingUpdate, OptimizerKind, TrainConfig};
+use crate::loss::bce_with_logits;
+use crate::row_sparse::{RowSparseConfig, RowSparseOptimizer};
+
+pub struct Stepper {
+    pub lr: f64,
+    /// Burn's optimizer, for every parameter that gets a dense gradient.
+    pub optim: ModuleOptimizer,
+    /// Present with `embedding_update = "row_sparse"`.
+    pub row_sparse: Option<RowSparseOptimizer>,
+}
+
+impl Stepper {
+    pub fn new(config: &TrainConfig) -> Self {
+        let optim = match config.optimizer {
+            OptimizerKind::Adam => AdamConfig::new().with_epsilon(config.epsilon).init(),
+            OptimizerKind::Adagrad => AdaGradConfig::new().with_epsilon(config.epsilon).init(),
+        };
+        let row_sparse = (config.embedding_update == EmbeddingUpdate::RowSparse).then(|| {
+            RowSparseOptimizer::new(RowSparseConfig::new(config.optimizer, config.epsilon))
+        });
+        Self {
+            lr: config.lr,
+            optim,
+            row_sparse,
+        }
+    }
+
+    /// Trains `model` on `batch` once; returns the updated model and the
+    /// batch's mean loss, still on the device (reading it would sync).
+    pub fn step(&mut self, model: RankingModel, mut batch: Batch) -> (RankingModel, Tensor<1>) {
+        let recorder = self.row_sparse.is_some().then(|| batch.record_rows());
+        let labels = batch.labels.clone();
+        let loss = bce_with_logits(model.forward(&batch), labels);
+        let mut grads = loss.backward();
+        let mut model = model;
+        if let (Some(sparse), Some(recorder)) = (self.row_sparse.as_mut(), recorder) {
+            model = sparse.step(self.lr, model, recorder.take(), &mut grads);
+        }
+        let grads = GradientsParams::from_grads(grads, &model);
+        let model = self.optim.step(self.lr, model, grads);
+        (model, loss.detach())
+    }
+}
