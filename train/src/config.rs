@@ -53,6 +53,9 @@ pub struct TrainConfig {
     pub monitor: Monitor,
     pub seed: u64,
     pub embedding_update: EmbeddingUpdate,
+    /// L2 penalty λ on the embedding rows each batch touches (λ/B · Σ‖e‖²);
+    /// needs `embedding_update = "row_sparse"`. 0 = off.
+    pub embedding_l2: f64,
 }
 
 impl Default for TrainConfig {
@@ -68,6 +71,7 @@ impl Default for TrainConfig {
             monitor: Monitor::Auc,
             seed: 42,
             embedding_update: EmbeddingUpdate::Dense,
+            embedding_l2: 0.0,
         }
     }
 }
@@ -101,9 +105,30 @@ impl RunConfig {
         let mut value: toml::Value =
             toml::from_str(&text).with_context(|| format!("{}: invalid TOML", path.display()))?;
         apply_overrides(&mut value, overrides)?;
-        value
+        let config: Self = value
             .try_into()
-            .with_context(|| format!("{}: not a valid run config", path.display()))
+            .with_context(|| format!("{}: not a valid run config", path.display()))?;
+        config
+            .validate()
+            .with_context(|| format!("{}: invalid run config", path.display()))?;
+        Ok(config)
+    }
+
+    /// Checks the combinations serde cannot.
+    pub fn validate(&self) -> Result<()> {
+        let t = &self.train;
+        if t.embedding_l2 < 0.0 {
+            anyhow::bail!("train.embedding_l2 must be >= 0, got {}", t.embedding_l2);
+        }
+        if t.embedding_l2 > 0.0 && t.embedding_update != EmbeddingUpdate::RowSparse {
+            anyhow::bail!(
+                "train.embedding_l2 regularises the rows a batch touches and needs train.embedding_update = \"row_sparse\""
+            );
+        }
+        if t.batch_size == 0 || t.epochs == 0 {
+            anyhow::bail!("train.batch_size and train.epochs must be positive");
+        }
+        Ok(())
     }
 
     /// The run directory: checkpoints, metrics log and the exported artifact.
@@ -160,5 +185,20 @@ mod tests {
         assert_eq!(v["model"]["hidden"].as_array().unwrap().len(), 2);
         assert_eq!(v["data"]["source"].as_str(), Some("frappe-ctr"));
         assert!(apply_overrides(&mut v, &["nonsense".into()]).is_err());
+    }
+
+    #[test]
+    fn embedding_l2_needs_row_sparse_lookups() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.toml");
+        std::fs::write(
+            &path,
+            "name = \"x\"\n[data]\nsource = \"synthetic-ctr\"\n[train]\nembedding_l2 = 0.1\n",
+        )
+        .unwrap();
+        let err = RunConfig::load(&path, &[]).unwrap_err();
+        assert!(format!("{err:#}").contains("row_sparse"), "{err:#}");
+        let ok = RunConfig::load(&path, &["train.embedding_update=row_sparse".into()]).unwrap();
+        assert_eq!(ok.train.embedding_l2, 0.1);
     }
 }

@@ -19,6 +19,8 @@ pub struct Stepper {
     pub optim: ModuleOptimizer,
     /// Present with `embedding_update = "row_sparse"`.
     pub row_sparse: Option<RowSparseOptimizer>,
+    /// λ of the L2 penalty on the embedding rows a batch touches.
+    pub embedding_l2: f64,
 }
 
 impl Stepper {
@@ -34,6 +36,7 @@ impl Stepper {
             lr: config.lr,
             optim,
             row_sparse,
+            embedding_l2: config.embedding_l2,
         }
     }
 
@@ -43,10 +46,22 @@ impl Stepper {
         let recorder = self.row_sparse.is_some().then(|| batch.record_rows());
         let labels = batch.labels.clone();
         let loss = bce_with_logits(model.forward(&batch), labels);
-        let mut grads = loss.backward();
+        let gathered = recorder.map(|r| r.take()).unwrap_or_default();
+        // L2 on the touched rows only ("lazy" regularisation, as industrial
+        // trainers do): λ/B · Σ_rows ‖e‖², so its weight does not depend on
+        // the batch size. Needs row-sparse lookups (the config checks).
+        let objective = if self.embedding_l2 > 0.0 && !gathered.is_empty() {
+            let b = batch.size() as f64;
+            gathered.iter().fold(loss.clone(), |acc, g| {
+                acc + g.rows.clone().square().sum() * (self.embedding_l2 / b)
+            })
+        } else {
+            loss.clone()
+        };
+        let mut grads = objective.backward();
         let mut model = model;
-        if let (Some(sparse), Some(recorder)) = (self.row_sparse.as_mut(), recorder) {
-            model = sparse.step(self.lr, model, recorder.take(), &mut grads);
+        if let Some(sparse) = self.row_sparse.as_mut() {
+            model = sparse.step(self.lr, model, gathered, &mut grads);
         }
         let grads = GradientsParams::from_grads(grads, &model);
         let model = self.optim.step(self.lr, model, grads);

@@ -57,6 +57,7 @@ fn monitored(monitor: Monitor, m: &EvalMetrics) -> f64 {
 
 /// Trains the run described by `config` on `data`, then exports it.
 pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Result<RunSummary> {
+    config.validate()?;
     let train_cfg = &config.train;
     let run_dir = config.run_dir();
     std::fs::create_dir_all(&run_dir)
