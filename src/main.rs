@@ -1,6 +1,7 @@
-//! The `ember` command line: train, evaluate, predict, list datasets, demo.
+//! The `ember` command line: train, evaluate, predict, list datasets, demo, mixer.
 
 mod demo;
+mod mixer;
 
 use std::path::PathBuf;
 
@@ -67,6 +68,11 @@ enum Command {
         /// Where the real data lives (default ../shared/data).
         #[arg(long)]
         root: Option<PathBuf>,
+    },
+    /// The RL mixer: which content type fills the next feed slot.
+    Mixer {
+        #[command(subcommand)]
+        command: mixer::MixerCommand,
     },
     /// The main job on built-in synthetic data (no files needed): train
     /// DeepFM, evaluate against the known true probabilities, export.
@@ -178,6 +184,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Mixer { command } => mixer::run(command),
         Command::Demo {
             device,
             output_dir,
