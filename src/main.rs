@@ -1,6 +1,7 @@
-//! The `ember` command line: train, evaluate, predict, list datasets, demo.
+//! The `ember` command line: train, evaluate, predict, list datasets, demo, mixer.
 
 mod demo;
+mod mixer;
 
 use std::path::PathBuf;
 
@@ -69,6 +70,11 @@ enum Command {
         /// Where the real data lives (default ../shared/data).
         #[arg(long)]
         root: Option<PathBuf>,
+    },
+    /// The RL mixer: which content type fills the next feed slot.
+    Mixer {
+        #[command(subcommand)]
+        command: mixer::MixerCommand,
     },
     /// The main job on built-in synthetic data (no files needed): train
     /// DeepFM, evaluate against the known true probabilities, export.
@@ -239,6 +245,7 @@ fn run(cli: Cli) -> Result<()> {
             println!("wrote {}", out.display());
             Ok(())
         }
+        Command::Mixer { command } => mixer::run(command),
         Command::Demo {
             device,
             output_dir,

@@ -13,6 +13,7 @@ pub mod raw;
 pub mod readers;
 pub mod registry;
 pub mod schema;
+pub mod simulator;
 pub mod splits;
 pub mod synthetic;
 pub mod vocab;

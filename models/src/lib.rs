@@ -9,6 +9,7 @@ pub mod artifact;
 pub mod batch;
 pub mod device;
 pub mod layers;
+pub mod mixer;
 pub mod ranking;
 
 pub use batch::Batch;

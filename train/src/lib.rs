@@ -7,6 +7,7 @@ pub mod evaluate;
 pub mod export;
 pub mod loss;
 pub mod metrics;
+pub mod rl;
 pub mod row_sparse;
 pub mod step;
 pub mod trainer;
