@@ -332,3 +332,71 @@ pub fn train_mixer(config: &MixerRunConfig, sim: &SimConfig) -> Result<TrainedMi
         history,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ember_models::mixer::MixerConfig;
+
+    #[test]
+    fn double_dqn_targets_bootstrap_from_the_online_choice() {
+        let device = Device::flex();
+        device.seed(1);
+        let input = MixerInput {
+            num_types: 3,
+            horizon: 5,
+        };
+        let config = MixerConfig {
+            recurrent: false,
+            gru_hidden: 0,
+            head_hidden: vec![4],
+        };
+        let online = config.init(&input, &device).unwrap();
+        let target = config.init(&input, &device).unwrap();
+        let w = input.width();
+        let inputs: Vec<f32> = (0..3 * w).map(|i| (i as f32 * 0.37).sin()).collect();
+        let batch = EpisodeBatch {
+            sessions: 1,
+            slots: 3,
+            inputs: inputs.clone(),
+            actions: vec![0, 1, 0],
+            rewards: vec![1.0, 0.0, 2.0],
+            mask: vec![1.0, 1.0, 0.0],
+            has_next: vec![1.0, 0.0, 0.0],
+        };
+        let x = Tensor::<3>::from_data(TensorData::new(inputs, [1, 3, w]), &device);
+        let q_on = online.forward_seq(x.clone());
+        let rows = |q: Tensor<3>| q.into_data().try_to_vec::<f32>().unwrap();
+        let (on, tg) = (rows(q_on.clone()), rows(target.forward_seq(x)));
+        let gamma = 0.9;
+        for double in [true, false] {
+            let dqn = DqnConfig {
+                gamma,
+                double_dqn: double,
+                ..Default::default()
+            };
+            let y = td_targets(&target, q_on.clone(), &batch, &dqn, &device)
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+            // Slot 0 bootstraps from slot 1; slot 1 is the session's last.
+            let next = &tg[3..6];
+            let pick = if double {
+                argmax3(&on[3..6])
+            } else {
+                argmax3(next)
+            };
+            let want = 1.0 + gamma as f32 * next[pick];
+            assert!(
+                (y[0] - want).abs() < 1e-6,
+                "double={double}: {} vs {want}",
+                y[0]
+            );
+            assert_eq!(y[1], 0.0);
+        }
+    }
+
+    fn argmax3(v: &[f32]) -> usize {
+        ember_datasets::simulator::argmax(v).unwrap()
+    }
+}

@@ -275,6 +275,21 @@ pub fn markdown(report: &MixerReport) -> String {
             p.mean_slots
         ));
     }
+    s.push_str(&format!(
+        "\n![clicks vs share](clicks_vs_share.svg)\n\n\
+         Greedy pCTR with the {} share of slots fixed (evenly spread), same sessions:\n\n\
+         | {} share | clicks / session | 95% CI |\n|---|---|---|\n",
+        report.high_ctr_type, report.high_ctr_type
+    ));
+    for p in &report.share_curve {
+        s.push_str(&format!(
+            "| {:.2} | {:.3} | [{:.3}, {:.3}] |\n",
+            p.share,
+            p.score.mean_clicks,
+            p.score.low(),
+            p.score.high()
+        ));
+    }
     s
 }
 

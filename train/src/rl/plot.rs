@@ -17,10 +17,10 @@ pub struct Marker {
     pub err: f64,
 }
 
-const W: f64 = 860.0;
+const W: f64 = 960.0;
 const H: f64 = 520.0;
 const LEFT: f64 = 70.0;
-const RIGHT: f64 = 250.0;
+const RIGHT: f64 = 350.0;
 const TOP: f64 = 50.0;
 const BOTTOM: f64 = 60.0;
 const COLOURS: [&str; 8] = [
