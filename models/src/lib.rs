@@ -9,8 +9,10 @@ pub mod artifact;
 pub mod batch;
 pub mod device;
 pub mod layers;
+pub mod multitask;
 pub mod ranking;
 
 pub use batch::Batch;
+pub use multitask::{MultiTaskConfig, MultiTaskKind, MultiTaskModel};
 pub use ranking::ModelKind;
 pub use ranking::{RankingConfig, RankingModel};

@@ -6,7 +6,8 @@ pub mod evaluate;
 pub mod export;
 pub mod loss;
 pub mod metrics;
+pub mod multitask;
 pub mod trainer;
 
-pub use config::{RunConfig, TrainConfig};
+pub use config::{AnyRunConfig, RunConfig, TrainConfig};
 pub use trainer::{FitOptions, RunSummary, fit};

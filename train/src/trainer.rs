@@ -48,7 +48,7 @@ pub struct RunSummary {
     pub finished: bool,
 }
 
-fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
+pub(crate) fn optimizer(config: &TrainConfig) -> ModuleOptimizer {
     match config.optimizer {
         OptimizerKind::Adam => AdamConfig::new().with_epsilon(config.epsilon).init(),
         OptimizerKind::Adagrad => AdaGradConfig::new().with_epsilon(config.epsilon).init(),
@@ -212,7 +212,7 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
     Ok(summary)
 }
 
-fn append_line(path: &std::path::Path, line: &str) -> Result<()> {
+pub(crate) fn append_line(path: &std::path::Path, line: &str) -> Result<()> {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new()
         .create(true)
