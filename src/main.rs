@@ -1,7 +1,9 @@
 //! The `ember` command line: train, evaluate, predict, list datasets, demo, mixer.
 
+mod bench_mtl;
 mod demo;
 mod mixer;
+mod svg_plot;
 
 use std::path::PathBuf;
 
@@ -10,7 +12,7 @@ use clap::{Parser, Subcommand};
 use ember_models::device::DeviceChoice;
 use ember_train::bench::{self, BenchOptions};
 use ember_train::config::EmbeddingUpdate;
-use ember_train::{FitOptions, RunConfig};
+use ember_train::{AnyRunConfig, FitOptions};
 
 #[derive(Parser)]
 #[command(
@@ -26,6 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a model from a TOML run config; writes checkpoints, metrics and an artifact.
+    /// A config with `family = "multitask"` trains a multi-task model.
     Train {
         #[arg(long, short)]
         config: PathBuf,
@@ -42,7 +45,8 @@ enum Command {
         #[arg(long)]
         summary: Option<PathBuf>,
     },
-    /// Evaluate an exported model on the test split of the data it was trained on.
+    /// Evaluate an exported model (ranking or multi-task) on the test split
+    /// of the data it was trained on.
     Eval {
         #[arg(long)]
         model: PathBuf,
@@ -111,6 +115,24 @@ enum Command {
         #[arg(long, default_value = "runs/bench/criteo_synth.json")]
         out: PathBuf,
     },
+    /// Multi-task benchmarks with a report (markdown, JSON, SVG):
+    /// mmoe-synthetic (shared-bottom vs MMoE vs CGC over task correlation),
+    /// esmm (CVR error over all impressions vs a clicked-only CVR model),
+    /// ml100k-balance (fixed weights vs GradNorm vs PCGrad), or all.
+    BenchMtl {
+        experiment: bench_mtl::Experiment,
+        /// Seeds per configuration.
+        #[arg(long, default_value_t = 5)]
+        seeds: u64,
+        /// Report directory (run directories go under it too).
+        #[arg(long, default_value = "runs/bench-mtl")]
+        out: PathBuf,
+        #[arg(long, default_value = "cpu")]
+        device: DeviceChoice,
+        /// Where the real data lives (default ../shared/data).
+        #[arg(long, default_value = "../shared/data")]
+        data_root: PathBuf,
+    },
 }
 
 fn main() {
@@ -137,37 +159,87 @@ fn run(cli: Cli) -> Result<()> {
             resume,
             summary,
         } => {
-            let mut config = RunConfig::load(&config, &overrides)?;
-            if let Some(device) = device {
-                config.device = device;
-            }
-            let data = ember_datasets::registry::load(&config.data)?;
-            let result = ember_train::fit(
-                &config,
-                &data,
-                &FitOptions {
-                    resume,
-                    ..Default::default()
-                },
-            )?;
-            println!(
-                "{} {}: best epoch {} | valid {} | test {} | {:.1}s ({:.0} samples/s) | artifact {}",
-                result.name,
-                result.model,
-                result.best_epoch,
-                result.valid,
-                result.test,
-                result.train_seconds,
-                result.train_samples_per_second,
-                result.artifact.display()
-            );
+            let options = FitOptions {
+                resume,
+                ..Default::default()
+            };
+            let json = match AnyRunConfig::load(&config, &overrides)? {
+                AnyRunConfig::Ranking(mut config) => {
+                    if let Some(device) = device {
+                        config.device = device;
+                    }
+                    let data = ember_datasets::registry::load(&config.data)?;
+                    let result = ember_train::fit(&config, &data, &options)?;
+                    println!(
+                        "{} {}: best epoch {} | valid {} | test {} | {:.1}s ({:.0} samples/s) | artifact {}",
+                        result.name,
+                        result.model,
+                        result.best_epoch,
+                        result.valid,
+                        result.test,
+                        result.train_seconds,
+                        result.train_samples_per_second,
+                        result.artifact.display()
+                    );
+                    serde_json::to_string_pretty(&result)?
+                }
+                AnyRunConfig::MultiTask(mut config) => {
+                    if let Some(device) = device {
+                        config.device = device;
+                    }
+                    let data = ember_datasets::registry::load(&config.data)?;
+                    let result = ember_train::multitask::fit(&config, &data, &options)?.summary;
+                    println!(
+                        "{} {} ({}): best epoch {} | valid {} | test {} | weights {:?} | {:.1}s ({:.0} samples/s) | artifact {}",
+                        result.name,
+                        result.model,
+                        result.balance,
+                        result.best_epoch,
+                        result.valid,
+                        result.test,
+                        result.final_weights,
+                        result.train_seconds,
+                        result.train_samples_per_second,
+                        result.artifact.display()
+                    );
+                    if let Some(front) = &result.fusion_front {
+                        println!("fusion weights on the Pareto front (test AUC per target):");
+                        for p in front {
+                            println!("  {:?} -> {:?}", p.weights, p.aucs);
+                        }
+                    }
+                    serde_json::to_string_pretty(&result)?
+                }
+            };
             if let Some(path) = summary {
-                std::fs::write(&path, serde_json::to_string_pretty(&result)?)
+                std::fs::write(&path, json)
                     .with_context(|| format!("writing {}", path.display()))?;
             }
             Ok(())
         }
         Command::Eval { model, device } => {
+            let manifest_path = model.join(ember_models::artifact::MANIFEST);
+            let manifest = manifest_path
+                .exists()
+                .then(|| ember_models::artifact::Manifest::read(&model))
+                .transpose()?;
+            if let Some(manifest) =
+                manifest.filter(|m| m.family == ember_train::multitask::artifact::FAMILY)
+            {
+                let (device, _) = ember_models::device::select_device(device);
+                let (_, net) = ember_train::multitask::artifact::load_artifact(&model, &device)?;
+                let data_config: ember_datasets::registry::DataConfig =
+                    serde_json::from_value(manifest.data.clone())?;
+                let data = ember_datasets::registry::load(&data_config)?;
+                let predictions = net.predict(&data.test, 8192, &device);
+                let metrics = ember_train::multitask::MultiTaskMetrics::of(
+                    &net.graph,
+                    &predictions,
+                    &data.test,
+                );
+                println!("test {metrics}");
+                return Ok(());
+            }
             let predictor = ember_infer::Predictor::load(&model, device)?;
             let data = ember_datasets::registry::load(&predictor.data_config)?;
             let metrics = predictor.evaluate(&data.test);
@@ -251,5 +323,12 @@ fn run(cli: Cli) -> Result<()> {
             output_dir,
             epochs,
         } => demo::run(device, output_dir, epochs),
+        Command::BenchMtl {
+            experiment,
+            seeds,
+            out,
+            device,
+            data_root,
+        } => bench_mtl::run(experiment, seeds, &out, device, &data_root),
     }
 }

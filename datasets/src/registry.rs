@@ -18,7 +18,7 @@ use crate::readers::libfm::read_libfm;
 use crate::readers::movielens::{RatingLabel, read_movielens};
 use crate::readers::parquet::read_parquet;
 use crate::splits;
-use crate::synthetic::{criteo_synth, known_ctr};
+use crate::synthetic::{click_conversion, criteo_synth, known_ctr, mmoe_synthetic};
 
 fn default_root() -> PathBuf {
     PathBuf::from("../shared/data")
@@ -37,6 +37,15 @@ fn criteo_synth_rows() -> [usize; 3] {
 }
 fn criteo_synth_seed() -> u64 {
     criteo_synth::DEFAULT_SEED
+}
+fn mmoe_rows() -> [usize; 3] {
+    mmoe_synthetic::DEFAULT_ROWS
+}
+fn click_conversion_rows() -> [usize; 3] {
+    click_conversion::DEFAULT_ROWS
+}
+fn click_conversion_seed() -> u64 {
+    click_conversion::DEFAULT_SEED
 }
 fn one() -> u32 {
     1
@@ -76,6 +85,23 @@ pub enum DataConfig {
         #[serde(default = "criteo_synth_rows")]
         rows: [usize; 3],
         #[serde(default = "criteo_synth_seed")]
+        seed: u64,
+    },
+    /// PROTOCOLS.md mmoe-synthetic: two regression tasks (`y1`, `y2`) whose
+    /// weight vectors have cosine `correlation`; one dense field `x`.
+    MmoeSynthetic {
+        correlation: f64,
+        #[serde(default = "mmoe_rows")]
+        rows: [usize; 3],
+        #[serde(default)]
+        seed: u64,
+    },
+    /// Impressions with labels `click` and `purchase` (= click ∧ conversion)
+    /// and known true CTR / CVR (ESMM's sample-selection-bias setting).
+    ClickConversion {
+        #[serde(default = "click_conversion_rows")]
+        rows: [usize; 3],
+        #[serde(default = "click_conversion_seed")]
         seed: u64,
     },
     /// CSV with a schema file; without `valid`, a seeded 10 % of train.
@@ -160,6 +186,8 @@ impl DataConfig {
             DataConfig::Ml100kCtr { .. } => "ml100k-ctr",
             DataConfig::SyntheticCtr { .. } => "synthetic-ctr",
             DataConfig::CriteoSynth { .. } => "criteo-synth",
+            DataConfig::MmoeSynthetic { .. } => "mmoe-synthetic",
+            DataConfig::ClickConversion { .. } => "click-conversion",
             DataConfig::Csv { .. } => "csv",
             DataConfig::Libfm { .. } => "libfm",
             DataConfig::CriteoTsv { .. } => "criteo-tsv",
@@ -204,7 +232,10 @@ impl DataConfig {
                 valid.as_mut().map(fix);
                 fix(test);
             }
-            DataConfig::SyntheticCtr { .. } | DataConfig::CriteoSynth { .. } => {}
+            DataConfig::SyntheticCtr { .. }
+            | DataConfig::CriteoSynth { .. }
+            | DataConfig::MmoeSynthetic { .. }
+            | DataConfig::ClickConversion { .. } => {}
         }
     }
 }
@@ -286,6 +317,23 @@ fn load_splits(config: &DataConfig) -> Result<PreparedData> {
                 model.generate(rows[2], 2),
             ))
         }
+        DataConfig::MmoeSynthetic {
+            correlation,
+            rows,
+            seed,
+        } => {
+            let (_, [train, valid, test]) = mmoe_synthetic::generate(*correlation, *rows, *seed)?;
+            Ok(born_encoded(mmoe_synthetic::layout(), train, valid, test))
+        }
+        DataConfig::ClickConversion { rows, seed } => {
+            let g = click_conversion::generate(*rows, *seed);
+            Ok(born_encoded(
+                g.layout,
+                g.train.data,
+                g.valid.data,
+                g.test.data,
+            ))
+        }
         DataConfig::Csv {
             train,
             valid,
@@ -357,12 +405,13 @@ pub fn read_for_prediction(
         DataConfig::Parquet { schema, .. } => {
             read_parquet(path, &CsvSpec::from_file(schema)?.schema, options)
         }
-        DataConfig::SyntheticCtr { .. } | DataConfig::CriteoSynth { .. } => {
-            Err(DataError::Invalid(format!(
-                "a model trained on {} (generated data) has no file format to read",
-                config.source_name()
-            )))
-        }
+        DataConfig::SyntheticCtr { .. }
+        | DataConfig::CriteoSynth { .. }
+        | DataConfig::MmoeSynthetic { .. }
+        | DataConfig::ClickConversion { .. } => Err(DataError::Invalid(format!(
+            "a model trained on {} (generated data) has no file format to read",
+            config.source_name()
+        ))),
     }
 }
 
@@ -384,6 +433,14 @@ pub fn list_builtin() -> Vec<(&'static str, &'static str)> {
         (
             "criteo-synth",
             "the criteo-synth throughput workload (13 numeric + 26 categorical fields, 1,048,576 train rows, seed 42)",
+        ),
+        (
+            "mmoe-synthetic",
+            "two regression tasks of controlled correlation p (MMoE paper); 10k/1k/1k rows, one dense field",
+        ),
+        (
+            "click-conversion",
+            "impressions -> clicks -> purchases with known true CTR and CVR (ESMM); 200k/20k/50k",
         ),
         (
             "csv",
@@ -417,6 +474,15 @@ pub fn describe(name: &str, root: Option<&Path>) -> Result<String> {
         "criteo-synth" => DataConfig::CriteoSynth {
             rows: criteo_synth_rows(),
             seed: criteo_synth_seed(),
+        },
+        "mmoe-synthetic" => DataConfig::MmoeSynthetic {
+            correlation: 0.5,
+            rows: mmoe_rows(),
+            seed: 0,
+        },
+        "click-conversion" => DataConfig::ClickConversion {
+            rows: click_conversion_rows(),
+            seed: click_conversion_seed(),
         },
         other => {
             return Err(DataError::Invalid(format!(
@@ -507,6 +573,7 @@ mod tests {
                 "",
                 "train = \"a\"\ntest = \"b\"",
                 "train = \"a\"\ntest = \"b\"\nschema = \"s\"",
+                "correlation = 0.5",
             ]
             .iter()
             .any(|rest| {

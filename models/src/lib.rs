@@ -10,8 +10,10 @@ pub mod batch;
 pub mod device;
 pub mod layers;
 pub mod mixer;
+pub mod multitask;
 pub mod ranking;
 
 pub use batch::Batch;
+pub use multitask::{MultiTaskConfig, MultiTaskKind, MultiTaskModel};
 pub use ranking::ModelKind;
 pub use ranking::{RankingConfig, RankingModel};

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
-use ember_models::artifact::{load_bpk, save_bpk, write_atomic};
-
 use burn::prelude::Device;
+use ember_models::artifact::{load_bpk, save_bpk, write_atomic};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::row_sparse::RowSparseOptimizer;
@@ -62,12 +62,14 @@ impl Checkpoint {
         self.dir.with_file_name(name)
     }
 
-    pub fn save<M: Module>(
+    /// Saves weights, optimizer and the loop's state (`TrainState` for
+    /// ranking runs, the multi-task loop's own state for multi-task runs).
+    pub fn save<M: Module, S: Serialize>(
         &self,
         model: &M,
         optimizer: &ModuleOptimizer,
         row_sparse: Option<&RowSparseOptimizer>,
-        state: &TrainState,
+        state: &S,
     ) -> Result<()> {
         let tmp = self.sibling(".tmp");
         let old = self.sibling(".old");
@@ -118,18 +120,18 @@ impl Checkpoint {
     }
 
     /// Loads the newest checkpoint into `model` and `optimizer`.
-    pub fn load<M: Module>(
+    pub fn load<M: Module, S: DeserializeOwned>(
         &self,
         model: M,
         optimizer: ModuleOptimizer,
         row_sparse: Option<&mut RowSparseOptimizer>,
         device: &Device,
-    ) -> Result<(M, ModuleOptimizer, TrainState)> {
+    ) -> Result<(M, ModuleOptimizer, S)> {
         let dir = self
             .latest()
             .with_context(|| format!("no checkpoint under {}", self.dir.display()))?;
         let state_path = dir.join("state.json");
-        let state: TrainState = serde_json::from_str(
+        let state: S = serde_json::from_str(
             &std::fs::read_to_string(&state_path)
                 .with_context(|| format!("reading {}", state_path.display()))?,
         )

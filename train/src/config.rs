@@ -9,6 +9,8 @@ use ember_models::RankingConfig;
 use ember_models::device::DeviceChoice;
 use serde::{Deserialize, Serialize};
 
+use crate::multitask::MultiTaskRunConfig;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OptimizerKind {
@@ -34,7 +36,9 @@ pub enum EmbeddingUpdate {
 pub enum Monitor {
     /// Higher is better.
     Auc,
-    /// Lower is better.
+    /// Lower is better. Multi-task runs read it as the mean of the tasks'
+    /// losses (logloss, or MSE for regression); `loss` is an alias.
+    #[serde(alias = "loss")]
     Logloss,
 }
 
@@ -134,6 +138,48 @@ impl RunConfig {
     /// The run directory: checkpoints, metrics log and the exported artifact.
     pub fn run_dir(&self) -> PathBuf {
         self.output_dir.join(&self.name)
+    }
+}
+
+/// A run config of either family, told apart by its `family` key
+/// (absent or `"ranking"`: single-task ranking; `"multitask"`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnyRunConfig {
+    Ranking(RunConfig),
+    MultiTask(Box<MultiTaskRunConfig>),
+}
+
+impl AnyRunConfig {
+    /// Reads a TOML run config of either family and applies overrides.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read config", path.display()))?;
+        let mut value: toml::Value =
+            toml::from_str(&text).with_context(|| format!("{}: invalid TOML", path.display()))?;
+        apply_overrides(&mut value, overrides)?;
+        let family = value
+            .get("family")
+            .map(|f| f.as_str().map(str::to_owned))
+            .unwrap_or(Some("ranking".into()));
+        match family.as_deref() {
+            Some("ranking") => {
+                if let Some(table) = value.as_table_mut() {
+                    table.remove("family");
+                }
+                Ok(AnyRunConfig::Ranking(value.try_into().with_context(
+                    || format!("{}: not a valid ranking run config", path.display()),
+                )?))
+            }
+            Some("multitask") => Ok(AnyRunConfig::MultiTask(Box::new(
+                value.try_into().with_context(|| {
+                    format!("{}: not a valid multi-task run config", path.display())
+                })?,
+            ))),
+            _ => anyhow::bail!(
+                "{}: family must be \"ranking\" or \"multitask\"",
+                path.display()
+            ),
+        }
     }
 }
 

@@ -7,10 +7,11 @@ pub mod evaluate;
 pub mod export;
 pub mod loss;
 pub mod metrics;
+pub mod multitask;
 pub mod rl;
 pub mod row_sparse;
 pub mod step;
 pub mod trainer;
 
-pub use config::{RunConfig, TrainConfig};
+pub use config::{AnyRunConfig, RunConfig, TrainConfig};
 pub use trainer::{FitOptions, RunSummary, fit};

@@ -13,6 +13,14 @@ use crate::config::{EmbeddingUpdate, OptimizerKind, TrainConfig};
 use crate::loss::bce_with_logits;
 use crate::row_sparse::{RowSparseConfig, RowSparseOptimizer};
 
+/// Burn's optimizer for the parameters that get dense gradients.
+pub(crate) fn dense_optimizer(config: &TrainConfig) -> ModuleOptimizer {
+    match config.optimizer {
+        OptimizerKind::Adam => AdamConfig::new().with_epsilon(config.epsilon).init(),
+        OptimizerKind::Adagrad => AdaGradConfig::new().with_epsilon(config.epsilon).init(),
+    }
+}
+
 pub struct Stepper {
     pub lr: f64,
     /// Burn's optimizer, for every parameter that gets a dense gradient.
@@ -25,10 +33,7 @@ pub struct Stepper {
 
 impl Stepper {
     pub fn new(config: &TrainConfig) -> Self {
-        let optim = match config.optimizer {
-            OptimizerKind::Adam => AdamConfig::new().with_epsilon(config.epsilon).init(),
-            OptimizerKind::Adagrad => AdaGradConfig::new().with_epsilon(config.epsilon).init(),
-        };
+        let optim = dense_optimizer(config);
         let row_sparse = (config.embedding_update == EmbeddingUpdate::RowSparse).then(|| {
             RowSparseOptimizer::new(RowSparseConfig::new(config.optimizer, config.epsilon))
         });

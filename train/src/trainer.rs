@@ -207,7 +207,7 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
     Ok(summary)
 }
 
-fn append_line(path: &std::path::Path, line: &str) -> Result<()> {
+pub(crate) fn append_line(path: &std::path::Path, line: &str) -> Result<()> {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new()
         .create(true)

@@ -2,18 +2,22 @@
 
 pub mod bi_interaction;
 pub mod embedding;
+pub mod experts;
 pub mod features;
 pub mod first_order;
 pub mod fm;
+pub mod gate;
 pub mod kernel_fm;
 pub mod mlp;
 pub mod row_sparse;
 
 pub use bi_interaction::bi_interaction;
 pub use embedding::{EmbeddingTable, EmbeddingTableConfig};
+pub use experts::{Experts, ExpertsConfig};
 pub use features::{FeatureConfig, FeatureLayer, FieldVectors};
 pub use first_order::{FirstOrder, FirstOrderConfig};
 pub use fm::fm_second_order;
+pub use gate::Gate;
 pub use kernel_fm::{KernelFm, KernelFmConfig};
 pub use mlp::{Mlp, MlpConfig};
 pub use row_sparse::{GatheredRows, RowRecorder};
