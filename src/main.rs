@@ -1,6 +1,7 @@
 //! The `ember` command line: train, evaluate, predict, list datasets, demo.
 
 mod demo;
+mod retrieval;
 
 use std::path::PathBuf;
 
@@ -23,6 +24,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a model from a TOML run config; writes checkpoints, metrics and an artifact.
+    /// A config with `[model] kind = "two_tower"` trains a retrieval model.
     Train {
         #[arg(long, short)]
         config: PathBuf,
@@ -60,6 +62,27 @@ enum Command {
         /// Skip malformed rows (counted and reported) instead of failing.
         #[arg(long)]
         skip_bad_rows: bool,
+    },
+    /// Top-N items for a user from an exported two-tower model (ANN index,
+    /// or --exact); the user's history items are left out of the answer.
+    Retrieve {
+        #[arg(long)]
+        model: PathBuf,
+        /// Raw user id. Their profile and train history come from the data the
+        /// model was trained on.
+        #[arg(long)]
+        user: u32,
+        /// Comma-separated raw item ids, oldest first, replacing the user's
+        /// train history (a new user needs one; "" = no history).
+        #[arg(long)]
+        history: Option<String>,
+        #[arg(long, short, default_value_t = 10)]
+        k: usize,
+        /// Scan every item vector instead of searching the ANN index.
+        #[arg(long)]
+        exact: bool,
+        #[arg(long, default_value = "auto")]
+        device: DeviceChoice,
     },
     /// List the built-in datasets, or describe one.
     Datasets {
@@ -105,7 +128,11 @@ fn run(cli: Cli) -> Result<()> {
             resume,
             summary,
         } => {
-            let mut config = RunConfig::load(&config, &overrides)?;
+            let value = ember_train::config::load_toml(&config, &overrides)?;
+            if ember_train::retrieval::RetrievalRunConfig::describes(&value) {
+                return retrieval::train(value, &config, device, resume, summary);
+            }
+            let mut config = RunConfig::from_value(value, &config)?;
             if let Some(device) = device {
                 config.device = device;
             }
@@ -163,6 +190,14 @@ fn run(cli: Cli) -> Result<()> {
             tracing::info!(rows = scores.len(), "scored");
             Ok(())
         }
+        Command::Retrieve {
+            model,
+            user,
+            history,
+            k,
+            exact,
+            device,
+        } => retrieval::retrieve(&model, user, history.as_deref(), k, exact, device),
         Command::Datasets { name, root } => {
             let builtins = ember_datasets::registry::list_builtin();
             match name {

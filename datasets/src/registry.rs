@@ -44,6 +44,9 @@ fn one() -> u32 {
 fn frappe_fields() -> usize {
     10
 }
+fn history_len() -> usize {
+    50
+}
 
 /// Where a run's data comes from (the `[data]` table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +64,16 @@ pub enum DataConfig {
         root: PathBuf,
         #[serde(default = "default_labels")]
         labels: Vec<RatingLabel>,
+    },
+    /// PROTOCOLS.md ml100k-retrieval: every rating a positive, leave-last-out
+    /// per user; the user tower sees the `history_len` most recent train items.
+    /// Loaded with [`crate::retrieval::load_retrieval`] (two-tower models).
+    #[serde(rename = "ml100k-retrieval")]
+    Ml100kRetrieval {
+        #[serde(default = "default_root")]
+        root: PathBuf,
+        #[serde(default = "history_len")]
+        history_len: usize,
     },
     /// Generated rows with known click probabilities (no files);
     /// `rows` = [train, valid, test].
@@ -158,6 +171,7 @@ impl DataConfig {
         match self {
             DataConfig::FrappeCtr { .. } => "frappe-ctr",
             DataConfig::Ml100kCtr { .. } => "ml100k-ctr",
+            DataConfig::Ml100kRetrieval { .. } => "ml100k-retrieval",
             DataConfig::SyntheticCtr { .. } => "synthetic-ctr",
             DataConfig::CriteoSynth { .. } => "criteo-synth",
             DataConfig::Csv { .. } => "csv",
@@ -176,7 +190,9 @@ impl DataConfig {
             }
         };
         match self {
-            DataConfig::FrappeCtr { root } | DataConfig::Ml100kCtr { root, .. } => fix(root),
+            DataConfig::FrappeCtr { root }
+            | DataConfig::Ml100kCtr { root, .. }
+            | DataConfig::Ml100kRetrieval { root, .. } => fix(root),
             DataConfig::Csv {
                 train,
                 valid,
@@ -268,6 +284,9 @@ fn load_splits(config: &DataConfig) -> Result<PreparedData> {
             let schema = crate::readers::movielens::movielens_schema(labels);
             fit_and_encode(&schema, parts.map(|rows| ml.table.take(&rows)))
         }
+        DataConfig::Ml100kRetrieval { .. } => Err(DataError::Invalid(
+            "ml100k-retrieval is a retrieval source: train it with a two-tower model (configs/ml100k-retrieval/)".to_owned(),
+        )),
         DataConfig::SyntheticCtr { rows, seed } => {
             let g = known_ctr::generate(*rows, *seed);
             Ok(born_encoded(
@@ -363,6 +382,9 @@ pub fn read_for_prediction(
                 config.source_name()
             )))
         }
+        DataConfig::Ml100kRetrieval { .. } => Err(DataError::Invalid(
+            "a retrieval model answers `ember retrieve`, not file scoring".to_owned(),
+        )),
     }
 }
 
@@ -376,6 +398,10 @@ pub fn list_builtin() -> Vec<(&'static str, &'static str)> {
         (
             "ml100k-ctr",
             "MovieLens-100K ratings joined with users and items; label rating>=4; time split 80/10/10",
+        ),
+        (
+            "ml100k-retrieval",
+            "MovieLens-100K, every rating a positive; leave-last-out per user (943 test users, 1,682 items); two-tower",
         ),
         (
             "synthetic-ctr",
@@ -410,6 +436,13 @@ pub fn describe(name: &str, root: Option<&Path>) -> Result<String> {
             root,
             labels: default_labels(),
         },
+        "ml100k-retrieval" => {
+            let config = DataConfig::Ml100kRetrieval {
+                root,
+                history_len: history_len(),
+            };
+            return Ok(crate::retrieval::load_retrieval(&config)?.describe());
+        }
         "synthetic-ctr" => DataConfig::SyntheticCtr {
             rows: default_rows(),
             seed: default_seed(),

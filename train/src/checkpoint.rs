@@ -11,6 +11,7 @@ use anyhow::{Context, Result};
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use ember_models::artifact::{load_bpk, save_bpk, write_atomic};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::evaluate::EvalMetrics;
@@ -25,15 +26,28 @@ pub struct EpochRecord {
     pub samples_per_second: f64,
 }
 
-/// Everything besides weights that a resumed run needs.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct TrainState {
+/// Everything besides weights that a resumed run needs; `R` is what one
+/// epoch records (ranking and retrieval runs measure different things).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainState<R = EpochRecord> {
     /// Epochs completed (1-based count).
     pub epochs_done: usize,
     pub best_epoch: usize,
     pub best_score: Option<f64>,
     pub epochs_without_improvement: usize,
-    pub history: Vec<EpochRecord>,
+    pub history: Vec<R>,
+}
+
+impl<R> Default for TrainState<R> {
+    fn default() -> Self {
+        Self {
+            epochs_done: 0,
+            best_epoch: 0,
+            best_score: None,
+            epochs_without_improvement: 0,
+            history: Vec::new(),
+        }
+    }
 }
 
 pub struct Checkpoint {
@@ -53,11 +67,11 @@ impl Checkpoint {
         self.dir.with_file_name(name)
     }
 
-    pub fn save<M: Module>(
+    pub fn save<M: Module, R: Serialize>(
         &self,
         model: &M,
         optimizer: &ModuleOptimizer,
-        state: &TrainState,
+        state: &TrainState<R>,
     ) -> Result<()> {
         let tmp = self.sibling(".tmp");
         let old = self.sibling(".old");
@@ -100,16 +114,16 @@ impl Checkpoint {
     }
 
     /// Loads the newest checkpoint into `model` and `optimizer`.
-    pub fn load<M: Module>(
+    pub fn load<M: Module, R: DeserializeOwned>(
         &self,
         model: M,
         optimizer: ModuleOptimizer,
-    ) -> Result<(M, ModuleOptimizer, TrainState)> {
+    ) -> Result<(M, ModuleOptimizer, TrainState<R>)> {
         let dir = self
             .latest()
             .with_context(|| format!("no checkpoint under {}", self.dir.display()))?;
         let state_path = dir.join("state.json");
-        let state: TrainState = serde_json::from_str(
+        let state: TrainState<R> = serde_json::from_str(
             &std::fs::read_to_string(&state_path)
                 .with_context(|| format!("reading {}", state_path.display()))?,
         )

@@ -82,20 +82,30 @@ impl RunConfig {
     /// Reads a TOML run config and applies `key=value` overrides
     /// (dotted keys, TOML values: `train.lr=0.01`, `model.hidden=[64,64]`).
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("{}: cannot read config", path.display()))?;
-        let mut value: toml::Value =
-            toml::from_str(&text).with_context(|| format!("{}: invalid TOML", path.display()))?;
-        apply_overrides(&mut value, overrides)?;
+        Self::from_value(load_toml(path, overrides)?, path)
+    }
+
+    /// A run config from an already-read TOML tree (`origin` names it in errors).
+    pub fn from_value(value: toml::Value, origin: &Path) -> Result<Self> {
         value
             .try_into()
-            .with_context(|| format!("{}: not a valid run config", path.display()))
+            .with_context(|| format!("{}: not a valid run config", origin.display()))
     }
 
     /// The run directory: checkpoints, metrics log and the exported artifact.
     pub fn run_dir(&self) -> PathBuf {
         self.output_dir.join(&self.name)
     }
+}
+
+/// Reads a TOML file and applies `key=value` overrides to it.
+pub fn load_toml(path: &Path, overrides: &[String]) -> Result<toml::Value> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read config", path.display()))?;
+    let mut value: toml::Value =
+        toml::from_str(&text).with_context(|| format!("{}: invalid TOML", path.display()))?;
+    apply_overrides(&mut value, overrides)?;
+    Ok(value)
 }
 
 /// Sets `a.b.c = value` in a TOML tree for each `a.b.c=value` override.

@@ -6,6 +6,7 @@ pub mod evaluate;
 pub mod export;
 pub mod loss;
 pub mod metrics;
+pub mod retrieval;
 pub mod trainer;
 
 pub use config::{RunConfig, TrainConfig};

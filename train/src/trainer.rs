@@ -79,7 +79,7 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
         .map_err(anyhow::Error::msg)?;
     let mut optim = optimizer(train_cfg);
     let checkpoint = Checkpoint::new(&run_dir);
-    let mut state = TrainState::default();
+    let mut state: TrainState = TrainState::default();
     if options.resume && checkpoint.exists() {
         let (m, o, s) = checkpoint.load(model, optim)?;
         (model, optim, state) = (m, o, s);
@@ -212,7 +212,7 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
     Ok(summary)
 }
 
-fn append_line(path: &std::path::Path, line: &str) -> Result<()> {
+pub(crate) fn append_line(path: &std::path::Path, line: &str) -> Result<()> {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new()
         .create(true)

@@ -1,17 +1,21 @@
 //! Reusable layers, each tested against its equation.
 
+pub mod attention_pooling;
 pub mod bi_interaction;
 pub mod embedding;
 pub mod features;
 pub mod first_order;
 pub mod fm;
 pub mod kernel_fm;
+pub mod l2_norm;
 pub mod mlp;
 
+pub use attention_pooling::{AttentionPooling, AttentionPoolingConfig};
 pub use bi_interaction::bi_interaction;
 pub use embedding::{EmbeddingTable, EmbeddingTableConfig};
-pub use features::{FeatureConfig, FeatureLayer, FieldVectors};
+pub use features::{FeatureConfig, FeatureLayer, FieldVectors, SequencePool, masked_mean};
 pub use first_order::{FirstOrder, FirstOrderConfig};
 pub use fm::fm_second_order;
 pub use kernel_fm::{KernelFm, KernelFmConfig};
+pub use l2_norm::l2_normalize;
 pub use mlp::{Mlp, MlpConfig};
