@@ -3,6 +3,7 @@
 mod bench_mtl;
 mod demo;
 mod mixer;
+mod retrieval;
 mod svg_plot;
 
 use std::path::PathBuf;
@@ -28,7 +29,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a model from a TOML run config; writes checkpoints, metrics and an artifact.
-    /// A config with `family = "multitask"` trains a multi-task model.
+    /// A config with `family = "multitask"` trains a multi-task model,
+    /// one with `[model] kind = "two_tower"` a retrieval model.
     Train {
         #[arg(long, short)]
         config: PathBuf,
@@ -67,6 +69,27 @@ enum Command {
         /// Skip malformed rows (counted and reported) instead of failing.
         #[arg(long)]
         skip_bad_rows: bool,
+    },
+    /// Top-N items for a user from an exported two-tower model (ANN index,
+    /// or --exact); the user's history items are left out of the answer.
+    Retrieve {
+        #[arg(long)]
+        model: PathBuf,
+        /// Raw user id. Their profile and train history come from the data the
+        /// model was trained on.
+        #[arg(long)]
+        user: u32,
+        /// Comma-separated raw item ids, oldest first, replacing the user's
+        /// train history (a new user needs one; "" = no history).
+        #[arg(long)]
+        history: Option<String>,
+        #[arg(long, short, default_value_t = 10)]
+        k: usize,
+        /// Scan every item vector instead of searching the ANN index.
+        #[arg(long)]
+        exact: bool,
+        #[arg(long, default_value = "auto")]
+        device: DeviceChoice,
     },
     /// List the built-in datasets, or describe one.
     Datasets {
@@ -210,6 +233,12 @@ fn run(cli: Cli) -> Result<()> {
                     }
                     serde_json::to_string_pretty(&result)?
                 }
+                AnyRunConfig::Retrieval(mut config) => {
+                    if let Some(device) = device {
+                        config.device = device;
+                    }
+                    retrieval::train(&config, &options)?
+                }
             };
             if let Some(path) = summary {
                 std::fs::write(&path, json)
@@ -267,6 +296,14 @@ fn run(cli: Cli) -> Result<()> {
             tracing::info!(rows = scores.len(), "scored");
             Ok(())
         }
+        Command::Retrieve {
+            model,
+            user,
+            history,
+            k,
+            exact,
+            device,
+        } => retrieval::retrieve(&model, user, history.as_deref(), k, exact, device),
         Command::Datasets { name, root } => {
             let builtins = ember_datasets::registry::list_builtin();
             match name {

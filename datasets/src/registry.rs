@@ -53,6 +53,9 @@ fn one() -> u32 {
 fn frappe_fields() -> usize {
     10
 }
+fn history_len() -> usize {
+    50
+}
 
 /// Where a run's data comes from (the `[data]` table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,6 +73,16 @@ pub enum DataConfig {
         root: PathBuf,
         #[serde(default = "default_labels")]
         labels: Vec<RatingLabel>,
+    },
+    /// PROTOCOLS.md ml100k-retrieval: every rating a positive, leave-last-out
+    /// per user; the user tower sees the `history_len` most recent train items.
+    /// Loaded with [`crate::retrieval::load_retrieval`] (two-tower models).
+    #[serde(rename = "ml100k-retrieval")]
+    Ml100kRetrieval {
+        #[serde(default = "default_root")]
+        root: PathBuf,
+        #[serde(default = "history_len")]
+        history_len: usize,
     },
     /// Generated rows with known click probabilities (no files);
     /// `rows` = [train, valid, test].
@@ -184,6 +197,7 @@ impl DataConfig {
         match self {
             DataConfig::FrappeCtr { .. } => "frappe-ctr",
             DataConfig::Ml100kCtr { .. } => "ml100k-ctr",
+            DataConfig::Ml100kRetrieval { .. } => "ml100k-retrieval",
             DataConfig::SyntheticCtr { .. } => "synthetic-ctr",
             DataConfig::CriteoSynth { .. } => "criteo-synth",
             DataConfig::MmoeSynthetic { .. } => "mmoe-synthetic",
@@ -204,7 +218,9 @@ impl DataConfig {
             }
         };
         match self {
-            DataConfig::FrappeCtr { root } | DataConfig::Ml100kCtr { root, .. } => fix(root),
+            DataConfig::FrappeCtr { root }
+            | DataConfig::Ml100kCtr { root, .. }
+            | DataConfig::Ml100kRetrieval { root, .. } => fix(root),
             DataConfig::Csv {
                 train,
                 valid,
@@ -299,6 +315,9 @@ fn load_splits(config: &DataConfig) -> Result<PreparedData> {
             let schema = crate::readers::movielens::movielens_schema(labels);
             fit_and_encode(&schema, parts.map(|rows| ml.table.take(&rows)))
         }
+        DataConfig::Ml100kRetrieval { .. } => Err(DataError::Invalid(
+            "ml100k-retrieval is a retrieval source: train it with a two-tower model (configs/ml100k-retrieval/)".to_owned(),
+        )),
         DataConfig::SyntheticCtr { rows, seed } => {
             let g = known_ctr::generate(*rows, *seed);
             Ok(born_encoded(
@@ -412,6 +431,9 @@ pub fn read_for_prediction(
             "a model trained on {} (generated data) has no file format to read",
             config.source_name()
         ))),
+        DataConfig::Ml100kRetrieval { .. } => Err(DataError::Invalid(
+            "a retrieval model answers `ember retrieve`, not file scoring".to_owned(),
+        )),
     }
 }
 
@@ -425,6 +447,10 @@ pub fn list_builtin() -> Vec<(&'static str, &'static str)> {
         (
             "ml100k-ctr",
             "MovieLens-100K ratings joined with users and items; label rating>=4; time split 80/10/10",
+        ),
+        (
+            "ml100k-retrieval",
+            "MovieLens-100K, every rating a positive; leave-last-out per user (943 test users, 1,682 items); two-tower",
         ),
         (
             "synthetic-ctr",
@@ -467,6 +493,13 @@ pub fn describe(name: &str, root: Option<&Path>) -> Result<String> {
             root,
             labels: default_labels(),
         },
+        "ml100k-retrieval" => {
+            let config = DataConfig::Ml100kRetrieval {
+                root,
+                history_len: history_len(),
+            };
+            return Ok(crate::retrieval::load_retrieval(&config)?.describe());
+        }
         "synthetic-ctr" => DataConfig::SyntheticCtr {
             rows: default_rows(),
             seed: default_seed(),

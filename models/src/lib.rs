@@ -1,9 +1,10 @@
 //! ember-models: Burn modules for every stage of a recommender.
 //!
 //! Reusable layers live in [`layers`] (the feature layer, FM-family
-//! interactions, MLP); each model in [`ranking`] is a thin composition of
-//! them that reads like its paper's equation. Models know nothing of files:
-//! they map a [`Batch`] to logits.
+//! interactions, MLP, attention pooling); each model in [`ranking`] and
+//! [`retrieval`] is a thin composition of them that reads like its paper's
+//! equation. Models know nothing of files: they map a [`Batch`] to logits
+//! (ranking) or to unit vectors (retrieval towers).
 
 pub mod artifact;
 pub mod batch;
@@ -12,8 +13,10 @@ pub mod layers;
 pub mod mixer;
 pub mod multitask;
 pub mod ranking;
+pub mod retrieval;
 
 pub use batch::Batch;
 pub use multitask::{MultiTaskConfig, MultiTaskKind, MultiTaskModel};
 pub use ranking::ModelKind;
 pub use ranking::{RankingConfig, RankingModel};
+pub use retrieval::{TwoTower, TwoTowerConfig};

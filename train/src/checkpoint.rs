@@ -34,15 +34,28 @@ pub struct EpochRecord {
     pub samples_per_second: f64,
 }
 
-/// Everything besides weights that a resumed run needs.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct TrainState {
+/// Everything besides weights that a resumed run needs; `R` is what one
+/// epoch records (ranking and retrieval runs measure different things).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainState<R = EpochRecord> {
     /// Epochs completed (1-based count).
     pub epochs_done: usize,
     pub best_epoch: usize,
     pub best_score: Option<f64>,
     pub epochs_without_improvement: usize,
-    pub history: Vec<EpochRecord>,
+    pub history: Vec<R>,
+}
+
+impl<R> Default for TrainState<R> {
+    fn default() -> Self {
+        Self {
+            epochs_done: 0,
+            best_epoch: 0,
+            best_score: None,
+            epochs_without_improvement: 0,
+            history: Vec::new(),
+        }
+    }
 }
 
 pub struct Checkpoint {

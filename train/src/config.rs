@@ -10,6 +10,7 @@ use ember_models::device::DeviceChoice;
 use serde::{Deserialize, Serialize};
 
 use crate::multitask::MultiTaskRunConfig;
+use crate::retrieval::RetrievalRunConfig;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -104,17 +105,18 @@ impl RunConfig {
     /// Reads a TOML run config and applies `key=value` overrides
     /// (dotted keys, TOML values: `train.lr=0.01`, `model.hidden=[64,64]`).
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("{}: cannot read config", path.display()))?;
-        let mut value: toml::Value =
-            toml::from_str(&text).with_context(|| format!("{}: invalid TOML", path.display()))?;
-        apply_overrides(&mut value, overrides)?;
+        Self::from_value(load_toml(path, overrides)?, path)
+    }
+
+    /// A run config from an already-read TOML tree (`origin` names it in
+    /// errors), validated.
+    pub fn from_value(value: toml::Value, origin: &Path) -> Result<Self> {
         let config: Self = value
             .try_into()
-            .with_context(|| format!("{}: not a valid run config", path.display()))?;
+            .with_context(|| format!("{}: not a valid run config", origin.display()))?;
         config
             .validate()
-            .with_context(|| format!("{}: invalid run config", path.display()))?;
+            .with_context(|| format!("{}: invalid run config", origin.display()))?;
         Ok(config)
     }
 
@@ -141,22 +143,27 @@ impl RunConfig {
     }
 }
 
-/// A run config of either family, told apart by its `family` key
-/// (absent or `"ranking"`: single-task ranking; `"multitask"`).
+/// A run config of any family: ranking (`family` absent or `"ranking"`),
+/// multi-task (`family = "multitask"`) or retrieval (`[model] kind =
+/// "two_tower"`).
+// Read once per run; not worth boxing the common (ranking) case.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum AnyRunConfig {
     Ranking(RunConfig),
     MultiTask(Box<MultiTaskRunConfig>),
+    Retrieval(Box<RetrievalRunConfig>),
 }
 
 impl AnyRunConfig {
-    /// Reads a TOML run config of either family and applies overrides.
+    /// Reads a TOML run config of any family and applies overrides.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("{}: cannot read config", path.display()))?;
-        let mut value: toml::Value =
-            toml::from_str(&text).with_context(|| format!("{}: invalid TOML", path.display()))?;
-        apply_overrides(&mut value, overrides)?;
+        let mut value = load_toml(path, overrides)?;
+        if RetrievalRunConfig::describes(&value) {
+            return Ok(AnyRunConfig::Retrieval(Box::new(
+                RetrievalRunConfig::from_value(value, path)?,
+            )));
+        }
         let family = value
             .get("family")
             .map(|f| f.as_str().map(str::to_owned))
@@ -166,9 +173,7 @@ impl AnyRunConfig {
                 if let Some(table) = value.as_table_mut() {
                     table.remove("family");
                 }
-                Ok(AnyRunConfig::Ranking(value.try_into().with_context(
-                    || format!("{}: not a valid ranking run config", path.display()),
-                )?))
+                Ok(AnyRunConfig::Ranking(RunConfig::from_value(value, path)?))
             }
             Some("multitask") => Ok(AnyRunConfig::MultiTask(Box::new(
                 value.try_into().with_context(|| {
@@ -181,6 +186,16 @@ impl AnyRunConfig {
             ),
         }
     }
+}
+
+/// Reads a TOML file and applies `key=value` overrides to it.
+pub fn load_toml(path: &Path, overrides: &[String]) -> Result<toml::Value> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read config", path.display()))?;
+    let mut value: toml::Value =
+        toml::from_str(&text).with_context(|| format!("{}: invalid TOML", path.display()))?;
+    apply_overrides(&mut value, overrides)?;
+    Ok(value)
 }
 
 /// Sets `a.b.c = value` in a TOML tree for each `a.b.c=value` override.

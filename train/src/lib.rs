@@ -8,6 +8,7 @@ pub mod export;
 pub mod loss;
 pub mod metrics;
 pub mod multitask;
+pub mod retrieval;
 pub mod rl;
 pub mod row_sparse;
 pub mod step;

@@ -5,9 +5,15 @@ use burn::prelude::*;
 /// Mean binary cross-entropy of `sigmoid(logits)` against 0/1 labels,
 /// computed stably on logits: `max(x, 0) − x·y + ln(1 + e^{−|x|})`.
 pub fn bce_with_logits(logits: Tensor<2>, labels: Tensor<2>) -> Tensor<1> {
+    bce_with_logits_elementwise(logits, labels).mean()
+}
+
+/// The per-entry binary cross-entropy behind [`bce_with_logits`], for losses
+/// that weight entries.
+pub fn bce_with_logits_elementwise(logits: Tensor<2>, labels: Tensor<2>) -> Tensor<2> {
     let positive_part = logits.clone().clamp_min(0.0);
     let log_term = logits.clone().abs().neg().exp().log1p();
-    (positive_part - logits * labels + log_term).mean()
+    positive_part - logits * labels + log_term
 }
 
 /// Mean squared error.

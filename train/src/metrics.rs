@@ -95,6 +95,12 @@ pub fn recall_at_k(ranked: &[u32], relevant: &[u32], k: usize) -> f64 {
     hits as f64 / relevant.len() as f64
 }
 
+/// HitRate@K for one user: 1 if any relevant item is among the top K.
+pub fn hit_rate_at_k(ranked: &[u32], relevant: &[u32], k: usize) -> f64 {
+    let hit = ranked.iter().take(k).any(|i| relevant.contains(i));
+    if hit { 1.0 } else { 0.0 }
+}
+
 /// NDCG@K for one user with binary relevance.
 pub fn ndcg_at_k(ranked: &[u32], relevant: &[u32], k: usize) -> f64 {
     let dcg: f64 = ranked
@@ -183,5 +189,8 @@ mod tests {
         assert_eq!(recall_at_k(&ranked, &[9], 3), 1.0);
         assert!((ndcg_at_k(&ranked, &[9], 3) - 0.5).abs() < 1e-12);
         assert_eq!(ndcg_at_k(&ranked, &[5], 10), 1.0);
+        assert_eq!(hit_rate_at_k(&ranked, &[9, 7], 3), 1.0);
+        assert_eq!(recall_at_k(&ranked, &[9, 7], 3), 0.5);
+        assert_eq!(hit_rate_at_k(&ranked, &[9], 2), 0.0);
     }
 }

@@ -72,7 +72,7 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
         .map_err(anyhow::Error::msg)?;
     let mut stepper = Stepper::new(train_cfg);
     let checkpoint = Checkpoint::new(&run_dir);
-    let mut state = TrainState::default();
+    let mut state: TrainState = TrainState::default();
     if options.resume && checkpoint.exists() {
         let (m, o, s) = checkpoint.load(
             model,

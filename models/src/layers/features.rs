@@ -4,7 +4,8 @@
 //! `gather`, the row layout of the tables) lives in this file alone.
 //!
 //! - categorical field f: `e_f = E[offset_f + id_f]`
-//! - sequence field s: the masked mean of its entries' embeddings
+//! - sequence field s: the masked mean of its entries' embeddings (or
+//!   another pooling, e.g. attention, through `forward_pooled`)
 //! - numeric field n: `e_n = x_n · v_n` (a learned vector scaled by the value)
 //! - dense-vector field: a linear projection to the embedding size
 //!
@@ -111,13 +112,26 @@ impl TableFields {
         self.categorical.len() + self.sequences.len()
     }
 
-    /// The served fields' vectors, `[B, k, dim]` (categorical then sequences).
+    /// The served fields' vectors, `[B, k, dim]` (categorical then
+    /// sequences, each sequence mean-pooled over its real entries).
     pub fn lookup(&self, table: &EmbeddingTable, batch: &Batch) -> Option<Tensor<3>> {
+        self.lookup_pooled(table, batch, &|_, embedded, mask| {
+            masked_mean(embedded, mask)
+        })
+    }
+
+    /// As [`TableFields::lookup`], with each sequence pooled by `pool`.
+    pub fn lookup_pooled(
+        &self,
+        table: &EmbeddingTable,
+        batch: &Batch,
+        pool: &SequencePool<'_>,
+    ) -> Option<Tensor<3>> {
         if self.num_fields() == 0 {
             return None;
         }
         if let Some(recorder) = &batch.row_sparse {
-            return Some(self.lookup_row_sparse(table, batch, recorder));
+            return Some(self.lookup_row_sparse(table, batch, recorder, pool));
         }
         let mut pieces = Vec::with_capacity(2);
         if !self.categorical.is_empty() {
@@ -149,7 +163,7 @@ impl TableFields {
         for (&s, &offset) in self.sequences.iter().zip(&self.sequence_offsets) {
             let seq = &batch.sequences[s];
             let embedded = table.lookup(seq.ids.clone().add_scalar(offset)); // [B, L, D]
-            pieces.push(mean_pool(embedded, seq.mask.clone()));
+            pieces.push(pool(s, embedded, seq.mask.clone()));
         }
         Some(Tensor::cat(pieces, 1))
     }
@@ -161,6 +175,7 @@ impl TableFields {
         table: &EmbeddingTable,
         batch: &Batch,
         recorder: &RowRecorder,
+        pool: &SequencePool<'_>,
     ) -> Tensor<3> {
         let b = batch.size();
         let k = self.categorical.len();
@@ -193,14 +208,19 @@ impl TableFields {
         for (&s, &len) in self.sequences.iter().zip(&lengths) {
             let embedded = flat.clone().narrow(0, at, b * len).reshape([b, len, d]);
             at += b * len;
-            pieces.push(mean_pool(embedded, batch.sequences[s].mask.clone()));
+            pieces.push(pool(s, embedded, batch.sequences[s].mask.clone()));
         }
         Tensor::cat(pieces, 1)
     }
 }
 
-/// The masked mean over a sequence's entries: `[B, L, D]`, mask `[B, L]` → `[B, 1, D]`.
-fn mean_pool(embedded: Tensor<3>, mask: Tensor<2>) -> Tensor<3> {
+/// Pools one sequence field: `(index into Batch::sequences, embeddings
+/// [B, L, D], mask [B, L])` → `[B, 1, D]`.
+pub type SequencePool<'a> = dyn Fn(usize, Tensor<3>, Tensor<2>) -> Tensor<3> + 'a;
+
+/// The mean of the real entries, `[B, L, D]` with mask `[B, L]` → `[B, 1, D]`;
+/// an empty sequence pools to zeros.
+pub fn masked_mean(embedded: Tensor<3>, mask: Tensor<2>) -> Tensor<3> {
     let count = mask.clone().sum_dim(1).clamp_min(1.0); // [B, 1]
     (embedded * mask.unsqueeze_dim::<3>(2)).sum_dim(1) / count.unsqueeze_dim::<3>(2)
 }
@@ -285,7 +305,13 @@ impl FeatureConfig {
 }
 
 impl FeatureLayer {
+    /// Field vectors, sequences mean-pooled.
     pub fn forward(&self, batch: &Batch) -> FieldVectors {
+        self.forward_pooled(batch, &|_, embedded, mask| masked_mean(embedded, mask))
+    }
+
+    /// Field vectors, each sequence pooled by `pool` (e.g. attention).
+    pub fn forward_pooled(&self, batch: &Batch, pool: &SequencePool<'_>) -> FieldVectors {
         let max_dim = self
             .tables
             .iter()
@@ -305,7 +331,7 @@ impl FeatureLayer {
         let mut pieces = Vec::new();
         let mut dims = Vec::new();
         for (table, fields) in self.tables.iter().zip(&self.table_fields) {
-            if let Some(v) = fields.lookup(table, batch) {
+            if let Some(v) = fields.lookup_pooled(table, batch, pool) {
                 dims.extend(std::iter::repeat_n(table.dim(), fields.num_fields()));
                 pieces.push(pad(v, table.dim()));
             }

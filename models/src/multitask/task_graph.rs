@@ -111,6 +111,8 @@ pub struct TaskGraph {
 }
 
 /// One task's output for a batch, each tensor `[B, 1]`.
+// A handful live per step; boxing the binary variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum TaskOutput {
     Binary {

@@ -79,12 +79,15 @@ impl<'a> Gram<'a> {
             .try_to_vec::<f32>()
             .expect("dot products are f32");
         let mut gram = vec![vec![0.0; t]; t];
-        let mut k = 0;
+        // `flat` is the upper triangle, row by row; mirror it.
+        let mut upper = flat.iter().map(|&v| f64::from(v));
+        // Writes both (i, j) and (j, i): indices read clearer than iterators.
+        #[allow(clippy::needless_range_loop)]
         for i in 0..t {
             for j in i..t {
-                gram[i][j] = flat[k] as f64;
-                gram[j][i] = flat[k] as f64;
-                k += 1;
+                let v = upper.next().expect("t(t+1)/2 dot products");
+                gram[i][j] = v;
+                gram[j][i] = v;
             }
         }
         gram

@@ -1,0 +1,78 @@
+//! The CLI's retrieval commands: training a two-tower run and `ember retrieve`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use ember_datasets::load_retrieval;
+use ember_infer::{Retriever, SearchMode};
+use ember_models::device::DeviceChoice;
+use ember_train::FitOptions;
+use ember_train::retrieval::{RetrievalRunConfig, fit_retrieval};
+
+/// Trains a two-tower run; returns its summary as JSON.
+pub fn train(config: &RetrievalRunConfig, options: &FitOptions) -> Result<String> {
+    let data = load_retrieval(&config.data)?;
+    let result = fit_retrieval(config, &data, options)?;
+    println!(
+        "{} two_tower: best epoch {} | valid {} | test {} | most-popular test {} | ANN recall vs exact {} | {:.1}s | artifact {}",
+        result.name,
+        result.best_epoch,
+        result.valid,
+        result.test,
+        result.popular_test,
+        result
+            .index_recall
+            .map_or("n/a".to_owned(), |r| format!("{r:.4}")),
+        result.train_seconds,
+        result.artifact.display()
+    );
+    Ok(serde_json::to_string_pretty(&result)?)
+}
+
+/// Parses `--history 12,7,300` (oldest first; empty = no history).
+pub fn parse_history(text: &str) -> Result<Vec<u32>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            t.parse()
+                .with_context(|| format!("--history: '{t}' is not an item id"))
+        })
+        .collect()
+}
+
+pub fn retrieve(
+    model: &Path,
+    user: u32,
+    history: Option<&str>,
+    k: usize,
+    exact: bool,
+    device: DeviceChoice,
+) -> Result<()> {
+    let mode = if exact {
+        SearchMode::Exact
+    } else {
+        SearchMode::Ann
+    };
+    let retriever = Retriever::load(model, device, mode)?;
+    // User profiles and train histories come from the data the model was
+    // trained on, as `ember eval` reads its test split.
+    let data = load_retrieval(&retriever.data_config)?;
+    let history = match history {
+        Some(text) => parse_history(text)?,
+        None => match data.train_history(user) {
+            Some(h) => h,
+            None if data.knows_user(user) => Vec::new(),
+            None => bail!(
+                "user {user} is not in the training data; pass --history ITEM,ITEM,... to retrieve for a new user"
+            ),
+        },
+    };
+    let raw = data.query_table(user, &history)?;
+    let found = retriever.retrieve(&raw, &history, k, mode)?;
+    println!("rank\titem\tscore");
+    for (rank, r) in found.iter().enumerate() {
+        println!("{}\t{}\t{:.4}", rank + 1, r.item, r.score);
+    }
+    Ok(())
+}
