@@ -408,6 +408,7 @@ impl Bench {
         let data = DataConfig::Ml100kCtr {
             root: data_root.to_owned(),
             labels: vec![RatingLabel::AtLeast4, RatingLabel::Equals5],
+            id_min_count: 1,
         };
         let model = MultiTaskConfig {
             kind: MultiTaskKind::SharedBottom,

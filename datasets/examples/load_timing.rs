@@ -15,6 +15,7 @@ fn main() {
         DataConfig::Ml100kCtr {
             root: root.clone(),
             labels: vec![ember_datasets::readers::RatingLabel::AtLeast4],
+            id_min_count: 1,
         },
     ] {
         let start = Instant::now();

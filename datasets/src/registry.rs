@@ -23,6 +23,9 @@ use crate::synthetic::{click_conversion, criteo_synth, known_ctr, mmoe_synthetic
 fn default_root() -> PathBuf {
     PathBuf::from("../shared/data")
 }
+fn default_id_min_count() -> u32 {
+    1
+}
 fn default_labels() -> Vec<RatingLabel> {
     vec![RatingLabel::AtLeast4]
 }
@@ -73,6 +76,10 @@ pub enum DataConfig {
         root: PathBuf,
         #[serde(default = "default_labels")]
         labels: Vec<RatingLabel>,
+        /// Users and items with fewer training rows share the OOV id
+        /// (see [`crate::readers::movielens::movielens_schema`]).
+        #[serde(default = "default_id_min_count")]
+        id_min_count: u32,
     },
     /// PROTOCOLS.md ml100k-retrieval: every rating a positive, leave-last-out
     /// per user; the user tower sees the `history_len` most recent train items.
@@ -308,11 +315,15 @@ fn load_splits(config: &DataConfig) -> Result<PreparedData> {
                 [all.take(&train), all.take(&valid), test],
             )
         }
-        DataConfig::Ml100kCtr { root, labels } => {
+        DataConfig::Ml100kCtr {
+            root,
+            labels,
+            id_min_count,
+        } => {
             let dir = root.join("ml-100k");
             let ml = read_movielens(&dir, &dir.join("u.data"), labels, options)?;
             let parts = splits::time_split(&ml.timestamp, &ml.user, &ml.item);
-            let schema = crate::readers::movielens::movielens_schema(labels);
+            let schema = crate::readers::movielens::movielens_schema(labels, *id_min_count);
             fit_and_encode(&schema, parts.map(|rows| ml.table.take(&rows)))
         }
         DataConfig::Ml100kRetrieval { .. } => Err(DataError::Invalid(
@@ -416,7 +427,7 @@ pub fn read_for_prediction(
     match config {
         DataConfig::FrappeCtr { .. } => read_libfm(path, 10, options),
         DataConfig::Libfm { num_fields, .. } => read_libfm(path, *num_fields, options),
-        DataConfig::Ml100kCtr { root, labels } => {
+        DataConfig::Ml100kCtr { root, labels, .. } => {
             Ok(read_movielens(&root.join("ml-100k"), path, labels, options)?.table)
         }
         DataConfig::Csv { schema, .. } => read_csv(path, &CsvSpec::from_file(schema)?, options),
@@ -492,6 +503,7 @@ pub fn describe(name: &str, root: Option<&Path>) -> Result<String> {
         "ml100k-ctr" => DataConfig::Ml100kCtr {
             root,
             labels: default_labels(),
+            id_min_count: default_id_min_count(),
         },
         "ml100k-retrieval" => {
             let config = DataConfig::Ml100kRetrieval {
@@ -565,6 +577,7 @@ mod tests {
         let m = load(&DataConfig::Ml100kCtr {
             root,
             labels: default_labels(),
+            id_min_count: 1,
         })
         .unwrap();
         assert_eq!(
