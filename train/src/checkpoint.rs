@@ -22,6 +22,7 @@ use crate::row_sparse::RowSparseOptimizer;
 const ROW_SPARSE_BPK: &str = "row_sparse.bpk";
 const ROW_SPARSE_TABLES: &str = "row_sparse_tables.json";
 
+use crate::early_stopping::EarlyStopping;
 use crate::evaluate::EvalMetrics;
 
 /// What one finished epoch measured.
@@ -40,9 +41,8 @@ pub struct EpochRecord {
 pub struct TrainState<R = EpochRecord> {
     /// Epochs completed (1-based count).
     pub epochs_done: usize,
-    pub best_epoch: usize,
-    pub best_score: Option<f64>,
-    pub epochs_without_improvement: usize,
+    #[serde(flatten)]
+    pub stopping: EarlyStopping,
     pub history: Vec<R>,
 }
 
@@ -50,9 +50,7 @@ impl<R> Default for TrainState<R> {
     fn default() -> Self {
         Self {
             epochs_done: 0,
-            best_epoch: 0,
-            best_score: None,
-            epochs_without_improvement: 0,
+            stopping: EarlyStopping::default(),
             history: Vec::new(),
         }
     }

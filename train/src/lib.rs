@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod checkpoint;
 pub mod config;
+pub mod early_stopping;
 pub mod evaluate;
 pub mod export;
 pub mod loss;

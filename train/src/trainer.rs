@@ -11,13 +11,13 @@ use ember_datasets::registry::PreparedData;
 use ember_models::Batch;
 use ember_models::artifact::{load_bpk, save_bpk};
 use ember_models::device::{DeviceChoice, select_device};
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::SmallRng};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{Checkpoint, EpochRecord, TrainState};
 use crate::config::{Monitor, RunConfig};
+use crate::early_stopping::epoch_bar;
 use crate::evaluate::{EvalMetrics, evaluate};
 use crate::export::export_artifact;
 use crate::step::Stepper;
@@ -100,9 +100,7 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
     let mut trained_samples = 0usize;
     let mut epochs_this_call = 0usize;
     let mut finished = true;
-    while state.epochs_done < train_cfg.epochs
-        && state.epochs_without_improvement < train_cfg.patience
-    {
+    while state.epochs_done < train_cfg.epochs && !state.stopping.exhausted(train_cfg.patience) {
         if options.max_epochs_this_call == Some(epochs_this_call) {
             finished = false;
             break;
@@ -113,13 +111,7 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
         order.shuffle(&mut SmallRng::seed_from_u64(
             train_cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9),
         ));
-        let bar = ProgressBar::new(n as u64).with_style(
-            ProgressStyle::with_template(
-                "epoch {msg} [{bar:30}] {human_pos}/{human_len} rows {per_sec} eta {eta}",
-            )
-            .expect("valid template"),
-        );
-        bar.set_message(epoch.to_string());
+        let bar = epoch_bar(n, epoch, "rows");
         let epoch_start = Instant::now();
         // Summed on the device and read once per epoch: no host sync per step.
         let mut loss_sum: Option<Tensor<1>> = None;
@@ -145,14 +137,8 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
         let eval_model = model.valid();
         let valid = evaluate(&eval_model, &data.valid, train_cfg.eval_batch_size, &device);
         let score = monitored(train_cfg.monitor, &valid);
-        let improved = state.best_score.is_none_or(|best| score > best);
-        if improved {
-            state.best_score = Some(score);
-            state.best_epoch = epoch;
-            state.epochs_without_improvement = 0;
+        if state.stopping.observe(epoch, score) {
             save_bpk(&eval_model, &best_path)?;
-        } else {
-            state.epochs_without_improvement += 1;
         }
         let record = EpochRecord {
             epoch,
@@ -166,7 +152,7 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
             train_loss = format!("{train_loss:.4}"),
             valid = %valid,
             samples_per_s = format!("{:.0}", record.samples_per_second),
-            best = state.best_epoch,
+            best = state.stopping.best_epoch,
             "epoch done"
         );
         append_line(&metrics_log, &serde_json::to_string(&record)?)?;
@@ -182,17 +168,17 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
     let valid = state
         .history
         .iter()
-        .find(|r| r.epoch == state.best_epoch)
+        .find(|r| r.epoch == state.stopping.best_epoch)
         .map(|r| r.valid.clone())
         .unwrap_or_default();
     let test = evaluate(&best, &data.test, train_cfg.eval_batch_size, &device);
-    tracing::info!(best_epoch = state.best_epoch, test = %test, "test split");
+    tracing::info!(best_epoch = state.stopping.best_epoch, test = %test, "test split");
     let artifact = run_dir.join("artifact");
     let summary = RunSummary {
         name: config.name.clone(),
         model: config.model.kind.name().to_owned(),
         device: device_used,
-        best_epoch: state.best_epoch,
+        best_epoch: state.stopping.best_epoch,
         epochs_run: state.epochs_done,
         valid,
         test,

@@ -13,7 +13,6 @@ use ember_models::Batch;
 use ember_models::artifact::{load_bpk, save_bpk};
 use ember_models::device::{DeviceChoice, select_device};
 use ember_models::multitask::{TaskGraph, TaskKind, TaskPredictions};
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::SmallRng};
 use serde::{Deserialize, Serialize};
@@ -26,6 +25,7 @@ use super::fusion::{FusionPoint, grid_search};
 use super::step::step_gradients;
 use crate::checkpoint::Checkpoint;
 use crate::config::Monitor;
+use crate::early_stopping::{EarlyStopping, epoch_bar};
 use crate::step::dense_optimizer;
 use crate::trainer::{FitOptions, append_line};
 
@@ -46,9 +46,8 @@ pub struct MultiTaskEpoch {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MultiTaskState {
     pub epochs_done: usize,
-    pub best_epoch: usize,
-    pub best_score: Option<f64>,
-    pub epochs_without_improvement: usize,
+    #[serde(flatten)]
+    pub stopping: EarlyStopping,
     pub history: Vec<MultiTaskEpoch>,
     pub balancer: Balancer,
 }
@@ -119,9 +118,7 @@ pub fn fit(
     let checkpoint = Checkpoint::new(&run_dir);
     let mut state = MultiTaskState {
         epochs_done: 0,
-        best_epoch: 0,
-        best_score: None,
-        epochs_without_improvement: 0,
+        stopping: EarlyStopping::default(),
         history: Vec::new(),
         balancer: Balancer::new(&config.balance, &graph, train_cfg.seed),
     };
@@ -149,9 +146,7 @@ pub fn fit(
     let mut trained_samples = 0usize;
     let mut epochs_this_call = 0usize;
     let mut finished = true;
-    while state.epochs_done < train_cfg.epochs
-        && state.epochs_without_improvement < train_cfg.patience
-    {
+    while state.epochs_done < train_cfg.epochs && !state.stopping.exhausted(train_cfg.patience) {
         if options.max_epochs_this_call == Some(epochs_this_call) {
             finished = false;
             break;
@@ -161,13 +156,7 @@ pub fn fit(
         order.shuffle(&mut SmallRng::seed_from_u64(
             train_cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9),
         ));
-        let bar = ProgressBar::new(n as u64).with_style(
-            ProgressStyle::with_template(
-                "epoch {msg} [{bar:30}] {human_pos}/{human_len} rows {per_sec} eta {eta}",
-            )
-            .expect("valid template"),
-        );
-        bar.set_message(epoch.to_string());
+        let bar = epoch_bar(n, epoch, "rows");
         let epoch_start = Instant::now();
         let mut loss_sum: Option<Tensor<1>> = None;
         let mut steps = 0usize;
@@ -203,13 +192,8 @@ pub fn fit(
         if !score.is_finite() {
             bail!("epoch {epoch}: validation score is {score} (diverged?); try a lower train.lr");
         }
-        if state.best_score.is_none_or(|best| score > best) {
-            state.best_score = Some(score);
-            state.best_epoch = epoch;
-            state.epochs_without_improvement = 0;
+        if state.stopping.observe(epoch, score) {
             save_bpk(&eval_model, &best_path)?;
-        } else {
-            state.epochs_without_improvement += 1;
         }
         let record = MultiTaskEpoch {
             epoch,
@@ -225,7 +209,7 @@ pub fn fit(
             weights = ?record.weights.iter().map(|w| format!("{w:.3}")).collect::<Vec<_>>(),
             valid = %valid,
             samples_per_s = format!("{:.0}", record.samples_per_second),
-            best = state.best_epoch,
+            best = state.stopping.best_epoch,
             "epoch done"
         );
         append_line(&metrics_log, &serde_json::to_string(&record)?)?;
@@ -240,12 +224,12 @@ pub fn fit(
     let valid = state
         .history
         .iter()
-        .find(|r| r.epoch == state.best_epoch)
+        .find(|r| r.epoch == state.stopping.best_epoch)
         .map(|r| r.valid.clone())
         .unwrap_or_default();
     let test_predictions = best.predict(&data.test, train_cfg.eval_batch_size, &device);
     let test = MultiTaskMetrics::of(&graph, &test_predictions, &data.test);
-    tracing::info!(best_epoch = state.best_epoch, test = %test, "test split");
+    tracing::info!(best_epoch = state.stopping.best_epoch, test = %test, "test split");
 
     let fusion_front = match &config.fusion {
         None => None,
@@ -264,7 +248,7 @@ pub fn fit(
         balance: config.balance.name().to_owned(),
         tasks: graph.names(),
         device: device_used,
-        best_epoch: state.best_epoch,
+        best_epoch: state.stopping.best_epoch,
         epochs_run: state.epochs_done,
         valid,
         test,

@@ -14,7 +14,6 @@ use ember_datasets::{EvalSplit, RetrievalData};
 use ember_models::artifact::{load_bpk, save_bpk};
 use ember_models::device::{DeviceChoice, select_device};
 use ember_models::{Batch, TwoTower};
-use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::SmallRng};
 use serde::{Deserialize, Serialize};
@@ -25,6 +24,7 @@ use super::export::export_retrieval;
 use super::loss::{pointwise_bce, sampled_softmax};
 use super::negatives::NegativeSource;
 use crate::checkpoint::{Checkpoint, TrainState};
+use crate::early_stopping::epoch_bar;
 use crate::trainer::{FitOptions, append_line};
 
 /// What one finished epoch measured.
@@ -119,7 +119,7 @@ pub fn fit_retrieval(
     let mut trained = 0usize;
     let mut epochs_this_call = 0usize;
     let mut finished = true;
-    while state.epochs_done < t.epochs && state.epochs_without_improvement < t.patience {
+    while state.epochs_done < t.epochs && !state.stopping.exhausted(t.patience) {
         if options.max_epochs_this_call == Some(epochs_this_call) {
             finished = false;
             break;
@@ -129,13 +129,7 @@ pub fn fit_retrieval(
         let mut rng = SmallRng::seed_from_u64(t.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9));
         order.sort_unstable();
         order.shuffle(&mut rng);
-        let bar = ProgressBar::new(n as u64).with_style(
-            ProgressStyle::with_template(
-                "epoch {msg} [{bar:30}] {human_pos}/{human_len} examples {per_sec} eta {eta}",
-            )
-            .expect("valid template"),
-        );
-        bar.set_message(epoch.to_string());
+        let bar = epoch_bar(n, epoch, "examples");
         let epoch_start = Instant::now();
         let mut loss_sum: Option<Tensor<1>> = None;
         let mut steps = 0usize;
@@ -183,13 +177,8 @@ pub fn fit_retrieval(
             &device,
         )?;
         let score = valid.at_k(monitor_k).map_or(0.0, |m| m.recall);
-        if state.best_score.is_none_or(|best| score > best) {
-            state.best_score = Some(score);
-            state.best_epoch = epoch;
-            state.epochs_without_improvement = 0;
+        if state.stopping.observe(epoch, score) {
             save_bpk(&eval_model, &best_path)?;
-        } else {
-            state.epochs_without_improvement += 1;
         }
         let record = RetrievalEpoch {
             epoch,
@@ -203,7 +192,7 @@ pub fn fit_retrieval(
             train_loss = format!("{train_loss:.4}"),
             valid = %valid,
             examples_per_s = format!("{:.0}", record.samples_per_second),
-            best = state.best_epoch,
+            best = state.stopping.best_epoch,
             "epoch done"
         );
         append_line(&metrics_log, &serde_json::to_string(&record)?)?;
@@ -218,20 +207,20 @@ pub fn fit_retrieval(
     let valid = state
         .history
         .iter()
-        .find(|r| r.epoch == state.best_epoch)
+        .find(|r| r.epoch == state.stopping.best_epoch)
         .map(|r| r.valid.clone())
         .unwrap_or_default();
     let (test, items) = measure(&best, data, &data.test, &t.ks, t.eval_batch_size, &device)?;
     let popular_valid = evaluate_most_popular(&data.valid, &data.item_counts, &t.ks);
     let popular_test = evaluate_most_popular(&data.test, &data.item_counts, &t.ks);
-    tracing::info!(best_epoch = state.best_epoch, test = %test, "test split");
+    tracing::info!(best_epoch = state.stopping.best_epoch, test = %test, "test split");
     tracing::info!(test = %popular_test, "most-popular baseline");
     let artifact = run_dir.join("artifact");
     let mut summary = RetrievalSummary {
         name: config.name.clone(),
         model: "two_tower".into(),
         device: device_used,
-        best_epoch: state.best_epoch,
+        best_epoch: state.stopping.best_epoch,
         epochs_run: state.epochs_done,
         valid,
         test,
