@@ -179,11 +179,21 @@ mod tests {
                 vec![2],
             ]),
         };
+        // decay 0: only a category's first item is rewarded.
         let spread = SubmodularConfig {
             lambda: 1.0,
+            decay: 0.0,
             ..Default::default()
         };
         assert_eq!(spread.rerank(&set, 3), vec![0, 4, 5]);
+        // decay 0.5: a second item of category 0 (0.8 + 0.5) beats a new
+        // category's low score (0.2 + 1.0).
+        let half = SubmodularConfig {
+            lambda: 1.0,
+            decay: 0.5,
+            ..Default::default()
+        };
+        assert_eq!(half.rerank(&set, 3), vec![0, 1, 4]);
         let by_score = SubmodularConfig {
             lambda: 0.0,
             ..Default::default()

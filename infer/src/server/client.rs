@@ -191,7 +191,7 @@ fn request_for(i: usize, options: &LoadTestOptions) -> (&'static str, String, bo
             ),
         };
     }
-    if options.score_every > 0 && i % options.score_every == 0 {
+    if options.score_every > 0 && i.is_multiple_of(options.score_every) {
         let n = options.score_items.min(options.items.len()).max(1);
         let start = (i * 31) % options.items.len();
         let items: Vec<String> = (0..n)
@@ -216,7 +216,9 @@ pub fn run_load_test(addr: SocketAddr, options: &LoadTestOptions) -> Result<Load
     }
     let threads = options.concurrency.clamp(1, options.requests.max(1));
     let start = Instant::now();
-    let results: Vec<Vec<(f64, Result<u16, String>, bool, usize)>> = std::thread::scope(|s| {
+    // Per request: (milliseconds, status or transport error, malformed?, index).
+    type Sample = (f64, Result<u16, String>, bool, usize);
+    let results: Vec<Vec<Sample>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 s.spawn(move || {

@@ -22,17 +22,24 @@ use super::batcher::{Control, Job, Reply};
 use super::metrics::Endpoint;
 use crate::pipeline::{Pipeline, RecommendRequest, RequestError, ScoreRequest};
 
-type Answer = (StatusCode, Response);
+/// A status and a JSON body, turned into a response (and counted) last.
+struct Answer {
+    status: StatusCode,
+    body: serde_json::Value,
+}
 
 fn error(status: StatusCode, message: impl std::fmt::Display) -> Answer {
-    (
+    Answer {
         status,
-        (status, Json(json!({ "error": message.to_string() }))).into_response(),
-    )
+        body: json!({ "error": message.to_string() }),
+    }
 }
 
 fn ok(body: serde_json::Value) -> Answer {
-    (StatusCode::OK, Json(body).into_response())
+    Answer {
+        status: StatusCode::OK,
+        body,
+    }
 }
 
 /// Parses a JSON body: syntax errors are 400, shape errors 422.
@@ -78,8 +85,8 @@ async fn through_queue<T>(
 fn finish(state: &AppState, endpoint: Endpoint, start: Instant, answer: Answer) -> Response {
     state
         .metrics
-        .record(endpoint, answer.0.as_u16(), start.elapsed());
-    answer.1
+        .record(endpoint, answer.status.as_u16(), start.elapsed());
+    (answer.status, Json(answer.body)).into_response()
 }
 
 pub async fn recommend(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
@@ -209,5 +216,9 @@ pub async fn rollback(State(state): State<Arc<AppState>>) -> Response {
 
 /// Any other path: a JSON 404.
 pub async fn not_found() -> Response {
-    error(StatusCode::NOT_FOUND, "no such endpoint (POST /recommend, /score, /admin/load, /admin/rollback; GET /health, /metrics)").1
+    let answer = error(
+        StatusCode::NOT_FOUND,
+        "no such endpoint (POST /recommend, /score, /admin/load, /admin/rollback; GET /health, /metrics)",
+    );
+    (answer.status, Json(answer.body)).into_response()
 }
