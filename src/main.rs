@@ -1,9 +1,11 @@
-//! The `ember` command line: train, evaluate, predict, list datasets, demo, mixer.
+//! The `ember` command line: train, evaluate, predict, list datasets, demo,
+//! mixer, and serving (serve, bench-serving, load-test, eval-serving).
 
 mod bench_mtl;
 mod demo;
 mod mixer;
 mod retrieval;
+mod serving;
 mod svg_plot;
 
 use std::path::PathBuf;
@@ -138,6 +140,18 @@ enum Command {
         #[arg(long, default_value = "runs/bench/criteo_synth.json")]
         out: PathBuf,
     },
+    /// Serve a recommendation pipeline over HTTP (POST /recommend, /score,
+    /// /admin/load, /admin/rollback; GET /health, /metrics) until Ctrl-C.
+    Serve(serving::ServeArgs),
+    /// Time the serving hot paths: fine ranking of 1,000 frappe candidates
+    /// (p50/p99), fast vs naive greedy DPP (50 of 5,000), feature hashing.
+    BenchServing(serving::BenchServingArgs),
+    /// Loopback load test: a clean phase and one with malformed requests
+    /// against a pipeline started in-process (or a running server); stops by itself.
+    LoadTest(serving::LoadTestArgs),
+    /// Evaluate a pipeline on the ml100k test users with each re-ranker:
+    /// Recall@K, NDCG@K and diversity metrics, written as a markdown table.
+    EvalServing(serving::EvalServingArgs),
     /// Multi-task benchmarks with a report (markdown, JSON, SVG):
     /// mmoe-synthetic (shared-bottom vs MMoE vs CGC over task correlation),
     /// esmm (CVR error over all impressions vs a clicked-only CVR model),
@@ -367,5 +381,9 @@ fn run(cli: Cli) -> Result<()> {
             device,
             data_root,
         } => bench_mtl::run(experiment, seeds, &out, device, &data_root),
+        Command::Serve(args) => serving::serve(args),
+        Command::BenchServing(args) => serving::bench_serving(args),
+        Command::LoadTest(args) => serving::load_test(args),
+        Command::EvalServing(args) => serving::eval_serving(args),
     }
 }

@@ -31,7 +31,9 @@ pub enum FieldEncoder {
 }
 
 impl FieldEncoder {
-    fn id(&self, token: u64) -> u32 {
+    /// The id of a token hash (0 = OOV; 0 for fields without ids).
+    #[inline]
+    pub fn id(&self, token: u64) -> u32 {
         match self {
             FieldEncoder::Vocab(v) => v.lookup(token),
             FieldEncoder::Hash { buckets } => 1 + (token % u64::from(*buckets)) as u32,
@@ -39,7 +41,7 @@ impl FieldEncoder {
         }
     }
 
-    fn cardinality(&self) -> usize {
+    pub fn cardinality(&self) -> usize {
         match self {
             FieldEncoder::Vocab(v) => v.cardinality(),
             FieldEncoder::Hash { buckets } => *buckets as usize + 1,

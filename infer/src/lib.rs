@@ -1,10 +1,20 @@
-//! ember-infer: load an exported model on any backend and score or
-//! retrieve with it.
+//! ember-infer: load exported models on any backend and serve them:
+//! scoring, retrieval, the multi-stage recommendation pipeline
+//! ([`pipeline`]), re-rankers ([`rerank`]), diversity metrics
+//! ([`diversity`]), serving-path feature encoding ([`features`]), the HTTP
+//! server ([`server`]), and the RL mixer policy.
 
+pub mod bench;
+pub mod diversity;
+pub mod features;
 pub mod mixer;
+pub mod pipeline;
 pub mod predictor;
+pub mod rerank;
 pub mod retriever;
+pub mod server;
 
 pub use mixer::MixerPolicy;
+pub use pipeline::{Pipeline, PipelineConfig};
 pub use predictor::Predictor;
 pub use retriever::{Recommendation, Retriever, SearchMode};

@@ -88,11 +88,12 @@ pub fn movielens_schema(labels: &[RatingLabel], id_min_count: u32) -> Schema {
 }
 
 /// One `u.user` line, as the tokens the fields are built from.
-pub(crate) struct User {
-    pub(crate) age_bucket: Vec<u8>,
-    pub(crate) gender: Vec<u8>,
-    pub(crate) occupation: Vec<u8>,
-    pub(crate) zip_first: Vec<u8>,
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub age_bucket: Vec<u8>,
+    pub gender: Vec<u8>,
+    pub occupation: Vec<u8>,
+    pub zip_first: Vec<u8>,
 }
 
 fn parse_u64(path: &Path, line: u64, field: &str, bytes: &[u8]) -> Result<u64> {
@@ -112,7 +113,8 @@ fn parse_u64(path: &Path, line: u64, field: &str, bytes: &[u8]) -> Result<u64> {
         })
 }
 
-pub(crate) fn read_users(path: &Path) -> Result<HashMap<u32, User>> {
+/// `u.user`: user id → side-feature tokens.
+pub fn read_users(path: &Path) -> Result<HashMap<u32, User>> {
     let bytes = read_bytes(path)?;
     let mut users = HashMap::new();
     for (line, text) in lines(&bytes) {
@@ -142,7 +144,7 @@ pub(crate) fn read_users(path: &Path) -> Result<HashMap<u32, User>> {
 }
 
 /// Item id → genre indices joined by '|' (bytes; u.item is Latin-1, titles are not read).
-pub(crate) fn read_items(path: &Path) -> Result<HashMap<u32, Vec<u8>>> {
+pub fn read_items(path: &Path) -> Result<HashMap<u32, Vec<u8>>> {
     let bytes = read_bytes(path)?;
     let mut items = HashMap::new();
     for (line, text) in lines(&bytes) {

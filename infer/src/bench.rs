@@ -1,0 +1,297 @@
+//! `ember bench-serving`: the serving hot paths timed in one run.
+//!
+//! - fine ranking: 1,000 frappe candidates (rows of the frappe test file)
+//!   encoded from their raw tokens and scored by the frappe DeepFM, one
+//!   request at a time: p50 / p99 over the timed requests;
+//! - DPP: 50 of 5,000 random candidates (64-dimensional unit vectors) by
+//!   fast greedy, against the naive greedy that recomputes every
+//!   log-determinant, on the same kernel, printed as a ratio;
+//! - feature hashing: raw tokens → model ids (XXH3 + vocabulary lookup)
+//!   through the serving encoder, on one thread.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use ember_datasets::registry::DataConfig;
+use ember_datasets::{EncodedData, Preprocessor};
+use ember_models::RankingModel;
+use ember_models::device::{DeviceChoice, select_device};
+use serde::Serialize;
+
+use crate::Predictor;
+use crate::features::RowEncoder;
+use crate::rerank::{DppConfig, DppKernel, fast_greedy_map, naive_greedy_map, random_candidates};
+
+#[derive(Debug, Clone)]
+pub struct BenchServingOptions {
+    /// A frappe ranking artifact; without one, the DeepFM of `preset` with
+    /// fresh weights (latency does not depend on the weights' values).
+    pub model: Option<PathBuf>,
+    pub preset: PathBuf,
+    pub data_root: PathBuf,
+    pub device: DeviceChoice,
+    pub candidates: usize,
+    pub warmup: usize,
+    pub requests: usize,
+    pub dpp_pool: usize,
+    pub dpp_k: usize,
+    pub dpp_runs: usize,
+    pub naive_runs: usize,
+    pub hash_rows: usize,
+}
+
+/// Latency percentiles in milliseconds.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Latency {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub mean_ms: f64,
+    pub runs: usize,
+}
+
+impl Latency {
+    pub fn of(mut ms: Vec<f64>) -> Self {
+        ms.sort_by(f64::total_cmp);
+        let pct = |p: f64| {
+            ms.get(((ms.len() as f64 * p).ceil() as usize).saturating_sub(1))
+                .copied()
+                .unwrap_or(0.0)
+        };
+        Self {
+            p50_ms: pct(0.5),
+            p99_ms: pct(0.99),
+            mean_ms: ms.iter().sum::<f64>() / ms.len().max(1) as f64,
+            runs: ms.len(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchServingReport {
+    pub threads: usize,
+    pub model: String,
+    pub candidates: usize,
+    /// Encode + score of one request.
+    pub fine_ranking: Latency,
+    /// Encoding alone (part of `fine_ranking`).
+    pub encoding: Latency,
+    pub dpp_pool: usize,
+    pub dpp_k: usize,
+    pub dpp_fast: Latency,
+    pub dpp_naive: Latency,
+    pub dpp_speedup: f64,
+    pub dpp_same_selection: bool,
+    pub hashing_features: usize,
+    pub hashing_features_per_second: f64,
+}
+
+impl std::fmt::Display for BenchServingReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "serving benchmark ({} threads available)", self.threads)?;
+        writeln!(
+            f,
+            "fine ranking, {} candidates, {}: p50 {:.2} ms | p99 {:.2} ms | mean {:.2} ms ({} requests; goal p99 <= 10 ms) [encoding alone p50 {:.3} ms]",
+            self.candidates,
+            self.model,
+            self.fine_ranking.p50_ms,
+            self.fine_ranking.p99_ms,
+            self.fine_ranking.mean_ms,
+            self.fine_ranking.runs,
+            self.encoding.p50_ms
+        )?;
+        writeln!(
+            f,
+            "DPP {} of {}: fast greedy p50 {:.2} ms p99 {:.2} ms (goal <= 5 ms) | naive greedy {:.1} ms | naive / fast = {:.0}x | same selection: {}",
+            self.dpp_k,
+            self.dpp_pool,
+            self.dpp_fast.p50_ms,
+            self.dpp_fast.p99_ms,
+            self.dpp_naive.mean_ms,
+            self.dpp_speedup,
+            self.dpp_same_selection
+        )?;
+        write!(
+            f,
+            "feature hashing: {:.1} M features/s on one thread ({} features; goal >= 20 M/s per core)",
+            self.hashing_features_per_second / 1e6,
+            self.hashing_features
+        )
+    }
+}
+
+/// Byte ranges of the feature indices of each libFM line (`label idx:val ...`).
+fn libfm_cells(text: &[u8], rows: usize) -> Vec<Vec<(usize, usize)>> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for line in text.split(|&b| b == b'\n') {
+        if out.len() == rows {
+            break;
+        }
+        let start = offset;
+        offset += line.len() + 1;
+        let mut cells = Vec::new();
+        let mut pos = start;
+        for (n, part) in line.split(|&b| b == b' ').enumerate() {
+            if n > 0 && !part.is_empty() {
+                let idx_len = part.iter().position(|&b| b == b':').unwrap_or(part.len());
+                cells.push((pos, pos + idx_len));
+            }
+            pos += part.len() + 1;
+        }
+        if !cells.is_empty() {
+            out.push(cells);
+        }
+    }
+    out
+}
+
+fn model_and_preprocessor(
+    options: &BenchServingOptions,
+) -> Result<(RankingModel, Preprocessor, burn::prelude::Device, String)> {
+    if let Some(dir) = &options.model {
+        let p = Predictor::load(dir, options.device)?;
+        let pre = p
+            .preprocessor
+            .clone()
+            .with_context(|| format!("{}: no preprocessor", dir.display()))?;
+        return Ok((p.model, pre, p.device, dir.display().to_string()));
+    }
+    let config = ember_train::RunConfig::load(&options.preset, &[])?;
+    if !matches!(config.data, DataConfig::FrappeCtr { .. }) {
+        bail!("{}: not a frappe-ctr preset", options.preset.display());
+    }
+    let data = ember_datasets::registry::load(&DataConfig::FrappeCtr {
+        root: options.data_root.clone(),
+    })?;
+    let pre = data.preprocessor.context("frappe has a preprocessor")?;
+    let (device, _) = select_device(options.device);
+    let model = config
+        .model
+        .init(&data.layout, &device)
+        .map_err(anyhow::Error::msg)?;
+    Ok((
+        model,
+        pre,
+        device,
+        format!(
+            "{} (untrained weights of {})",
+            config.model.kind.name(),
+            options.preset.display()
+        ),
+    ))
+}
+
+fn encode(encoder: &RowEncoder, text: &[u8], rows: &[Vec<(usize, usize)>]) -> Result<EncodedData> {
+    let mut out = encoder.start(rows.len());
+    let mut cells: [&[u8]; 16] = [b""; 16];
+    for row in rows {
+        for (cell, &(a, b)) in cells.iter_mut().zip(row) {
+            *cell = &text[a..b];
+        }
+        encoder.push_row(&mut out, &cells[..row.len()])?;
+    }
+    Ok(out)
+}
+
+pub fn run(options: &BenchServingOptions) -> Result<BenchServingReport> {
+    let test_file = options.data_root.join("frappe/frappe.test.libfm");
+    let text = std::fs::read(&test_file)
+        .with_context(|| format!("{}: cannot read", test_file.display()))?;
+    let all_rows = libfm_cells(&text, usize::MAX);
+    if all_rows.len() < options.candidates {
+        bail!(
+            "{}: {} rows, fewer than {} candidates",
+            test_file.display(),
+            all_rows.len(),
+            options.candidates
+        );
+    }
+    let (model, pre, device, model_name) = model_and_preprocessor(options)?;
+    let encoder = RowEncoder::new(&pre)?;
+
+    // Fine ranking: each request is a different window of 1,000 rows.
+    let mut total_ms = Vec::with_capacity(options.requests);
+    let mut encode_ms = Vec::with_capacity(options.requests);
+    for r in 0..options.warmup + options.requests {
+        let start = (r * 997) % (all_rows.len() - options.candidates + 1);
+        let rows = &all_rows[start..start + options.candidates];
+        let t0 = Instant::now();
+        let encoded = encode(&encoder, &text, rows)?;
+        let t1 = Instant::now();
+        let scores = model.predict_proba(&encoded, options.candidates, &device);
+        let t2 = Instant::now();
+        if scores.len() != options.candidates {
+            bail!("the model returned {} scores", scores.len());
+        }
+        if r >= options.warmup {
+            total_ms.push((t2 - t0).as_secs_f64() * 1e3);
+            encode_ms.push((t1 - t0).as_secs_f64() * 1e3);
+        }
+    }
+
+    // DPP on one random kernel.
+    let set = random_candidates(options.dpp_pool, 64, 20, 42);
+    let config = DppConfig::default();
+    let kernel = DppKernel::new(&set, config.alpha(), config.jitter);
+    let mut fast_ms = Vec::new();
+    let mut fast = Vec::new();
+    for _ in 0..options.dpp_runs.max(1) {
+        let t = Instant::now();
+        fast = fast_greedy_map(&kernel, options.dpp_k, config.epsilon);
+        fast_ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let mut naive_ms = Vec::new();
+    let mut naive = Vec::new();
+    for _ in 0..options.naive_runs.max(1) {
+        let t = Instant::now();
+        naive = naive_greedy_map(&kernel, options.dpp_k, config.epsilon);
+        naive_ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let dpp_fast = Latency::of(fast_ms);
+    let dpp_naive = Latency::of(naive_ms);
+
+    // Hashing: encode the test file's rows again and again on this thread.
+    let mut features = 0usize;
+    let t = Instant::now();
+    let mut sink = 0u64;
+    while features < options.hash_rows * 10 {
+        let chunk = &all_rows[..all_rows.len().min(options.hash_rows)];
+        let encoded = encode(&encoder, &text, chunk)?;
+        sink = sink.wrapping_add(
+            encoded
+                .categorical
+                .iter()
+                .map(|&x| u64::from(x))
+                .sum::<u64>(),
+        );
+        features += chunk.iter().map(Vec::len).sum::<usize>();
+    }
+    let seconds = t.elapsed().as_secs_f64();
+    std::hint::black_box(sink);
+
+    Ok(BenchServingReport {
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        model: model_name,
+        candidates: options.candidates,
+        fine_ranking: Latency::of(total_ms),
+        encoding: Latency::of(encode_ms),
+        dpp_pool: options.dpp_pool,
+        dpp_k: options.dpp_k,
+        dpp_speedup: dpp_naive.mean_ms / dpp_fast.mean_ms.max(1e-9),
+        dpp_fast,
+        dpp_naive,
+        dpp_same_selection: fast == naive,
+        hashing_features: features,
+        hashing_features_per_second: features as f64 / seconds.max(1e-9),
+    })
+}
+
+/// Writes the report as JSON.
+pub fn write_json(report: &BenchServingReport, path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, serde_json::to_string_pretty(report)?)
+        .with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,127 @@
+//! The pipeline TOML: which sources recall, which models rank, which
+//! re-ranker diversifies, and how many items each stage keeps.
+//!
+//! ```toml
+//! name = "ml100k-dpp"
+//! device = "cpu"
+//! k = 10                      # items returned
+//!
+//! [catalog]                   # users, histories, item attributes
+//! root = "../shared/data"     # holds ml-100k/
+//!
+//! [[recall]]
+//! kind = "two_tower"          # | most_popular | co_occurrence
+//! artifact = "runs/ml100k-retrieval-two_tower/artifact"
+//! quota = 300
+//!
+//! [coarse]                    # optional: a light model over every recalled item
+//! artifact = "runs/ml100k-ctr-lr/artifact"
+//! quota = 200
+//!
+//! [fine]                      # optional: the main ranking model
+//! artifact = "runs/ml100k-ctr-deepfm/artifact"
+//! quota = 100
+//!
+//! [rerank]
+//! kind = "dpp"                # | submodular | rules | none
+//! theta = 0.7
+//! ```
+//!
+//! Relative paths are relative to the working directory, as in run configs.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use ember_models::device::DeviceChoice;
+use ember_train::multitask::fusion::FusionForm;
+use serde::{Deserialize, Serialize};
+
+use super::recall::RecallConfig;
+use crate::rerank::RerankerConfig;
+
+fn default_k() -> usize {
+    10
+}
+fn default_history_len() -> usize {
+    50
+}
+fn default_device() -> DeviceChoice {
+    DeviceChoice::Cpu
+}
+
+/// `[catalog]`: the MovieLens-100K files users and items come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogConfig {
+    pub root: PathBuf,
+    /// History length of the two-tower user encoder (as trained).
+    #[serde(default = "default_history_len")]
+    pub history_len: usize,
+}
+
+/// `[coarse]` / `[fine]`: a ranking model and how many items it passes on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageConfig {
+    pub artifact: PathBuf,
+    pub quota: usize,
+    /// Fusion weights of a multi-task model's task predictions.
+    #[serde(default)]
+    pub fusion: Option<Vec<f64>>,
+    #[serde(default)]
+    pub fusion_form: FusionForm,
+}
+
+/// The whole pipeline file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default = "default_device")]
+    pub device: DeviceChoice,
+    /// Items a recommendation returns (a request may ask for fewer or more,
+    /// up to the last stage's quota).
+    #[serde(default = "default_k")]
+    pub k: usize,
+    pub catalog: CatalogConfig,
+    pub recall: Vec<RecallConfig>,
+    #[serde(default)]
+    pub coarse: Option<StageConfig>,
+    #[serde(default)]
+    pub fine: Option<StageConfig>,
+    #[serde(default)]
+    pub rerank: RerankerConfig,
+}
+
+impl PipelineConfig {
+    /// Reads `path` with `key=value` overrides and validates it; errors name
+    /// the file and the field.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
+        let value = ember_train::config::load_toml(path, overrides)?;
+        let config: Self = value
+            .try_into()
+            .with_context(|| format!("{}: not a valid pipeline", path.display()))?;
+        config
+            .validate()
+            .with_context(|| format!("{}: invalid pipeline", path.display()))?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.recall.is_empty() {
+            bail!("no [[recall]] source");
+        }
+        if self.k == 0 {
+            bail!("k = 0: a recommendation returns at least one item");
+        }
+        for (name, stage) in [("coarse", &self.coarse), ("fine", &self.fine)] {
+            if let Some(s) = stage
+                && s.quota < self.k
+            {
+                bail!("{name}.quota = {} is below k = {}", s.quota, self.k);
+            }
+        }
+        self.rerank.validate()
+    }
+}

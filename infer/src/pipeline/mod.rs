@@ -1,0 +1,399 @@
+//! The recommendation pipeline, assembled from a TOML file
+//! ([`PipelineConfig`]): recall sources → coarse ranker → fine ranker →
+//! re-ranker, each stage keeping its quota.
+//!
+//! Requests are served in batches (the server's micro-batcher hands over
+//! whatever is queued): recall runs per user, but every ranking stage
+//! scores the candidates of all requests of a batch in one forward pass.
+//! A request-level problem (unknown user or item, bad `k`) fails that
+//! request only; a model failure fails the batch.
+
+pub mod config;
+pub mod evaluate;
+pub mod recall;
+pub mod scorer;
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+pub use config::{CatalogConfig, PipelineConfig, StageConfig};
+pub use recall::{RecallConfig, RecallSource};
+pub use scorer::ScoringModel;
+
+use crate::features::{Catalog, PairEncoder};
+use crate::rerank::{CandidateSet, Categories, RerankerConfig};
+
+/// The most items one request may ask for.
+pub const MAX_K: usize = 1000;
+/// Reciprocal-rank-fusion constant for merging recall sources (Cormack et
+/// al., 2009): a candidate's recall score is `Σ_sources 1 / (60 + rank)`.
+const RRF_K: f32 = 60.0;
+
+/// Why one request could not be answered (the others of its batch are).
+#[derive(Debug, Clone, PartialEq)]
+pub enum RequestError {
+    UnknownUser(u32),
+    UnknownItem(u32),
+    Invalid(String),
+}
+
+impl std::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RequestError::UnknownUser(u) => write!(f, "unknown user {u}"),
+            RequestError::UnknownItem(i) => write!(f, "unknown item {i}"),
+            RequestError::Invalid(m) => f.write_str(m),
+        }
+    }
+}
+
+/// `POST /recommend` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecommendRequest {
+    pub user: u32,
+    /// Items wanted (default: the pipeline's `k`).
+    #[serde(default)]
+    pub k: Option<usize>,
+}
+
+/// `POST /score` body: the fine ranker's scores of the given items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreRequest {
+    pub user: u32,
+    pub items: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ScoredItem {
+    pub item: u32,
+    pub score: f32,
+}
+
+/// Candidates after the ranking stages, best first (corpus rows).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranked {
+    pub user: u32,
+    pub rows: Vec<u32>,
+    pub scores: Vec<f32>,
+    /// Candidates recalled (all sources, deduplicated).
+    pub recalled: usize,
+}
+
+/// A recommendation and what each stage kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    pub items: Vec<ScoredItem>,
+    pub recalled: usize,
+    pub ranked: usize,
+    pub reranker: String,
+}
+
+/// A ranking stage: a model, its feature encoder, its quota.
+pub struct RankStage {
+    pub model: ScoringModel,
+    pub encoder: PairEncoder,
+    pub quota: usize,
+}
+
+impl RankStage {
+    fn load(config: &StageConfig, device: ember_models::device::DeviceChoice) -> Result<Self> {
+        let (model, pre) = ScoringModel::load(
+            &config.artifact,
+            device,
+            config.fusion.as_deref(),
+            config.fusion_form,
+        )?;
+        let encoder = PairEncoder::new(&pre)
+            .with_context(|| format!("{}: features", config.artifact.display()))?;
+        Ok(Self {
+            model,
+            encoder,
+            quota: config.quota,
+        })
+    }
+}
+
+/// A loaded pipeline.
+pub struct Pipeline {
+    pub config: PipelineConfig,
+    pub catalog: Catalog,
+    pub recall: Vec<RecallSource>,
+    pub coarse: Option<RankStage>,
+    pub fine: Option<RankStage>,
+    /// Unit item vectors per corpus row (`[items, item_dim]`): the two-tower
+    /// item vectors when a two-tower source is configured, else multi-hot
+    /// genre vectors.
+    pub item_vectors: Vec<f32>,
+    pub item_dim: usize,
+}
+
+impl Pipeline {
+    /// Reads and loads a pipeline file.
+    pub fn load_file(path: &Path, overrides: &[String]) -> Result<Self> {
+        let config = PipelineConfig::load(path, overrides)?;
+        Self::load(config).with_context(|| format!("{}: cannot load the pipeline", path.display()))
+    }
+
+    pub fn load(config: PipelineConfig) -> Result<Self> {
+        config.validate()?;
+        let catalog = Catalog::load_ml100k(&config.catalog.root, config.catalog.history_len)?;
+        let recall = config
+            .recall
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                RecallSource::load(r, &catalog, config.device)
+                    .with_context(|| format!("recall[{i}]"))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let coarse = config
+            .coarse
+            .as_ref()
+            .map(|c| RankStage::load(c, config.device).context("coarse"))
+            .transpose()?;
+        let fine = config
+            .fine
+            .as_ref()
+            .map(|c| RankStage::load(c, config.device).context("fine"))
+            .transpose()?;
+        let (item_vectors, item_dim) = recall
+            .iter()
+            .find_map(|r| match r {
+                RecallSource::TwoTower { retriever, .. } => {
+                    Some((retriever.items.as_slice().to_vec(), retriever.items.dim()))
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| {
+                (
+                    catalog.genre_vectors.clone(),
+                    crate::features::catalog::GENRES,
+                )
+            });
+        Ok(Self {
+            config,
+            catalog,
+            recall,
+            coarse,
+            fine,
+            item_vectors,
+            item_dim,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// Recall (all sources, merged by reciprocal rank), for one user.
+    fn recall_user(&self, user: u32) -> Result<std::result::Result<Ranked, RequestError>> {
+        let Some(history) = self.catalog.history(user) else {
+            return Ok(Err(RequestError::UnknownUser(user)));
+        };
+        let mut seen = history.to_vec();
+        seen.sort_unstable();
+        seen.dedup();
+        let mut fused: Vec<(u32, f32)> = Vec::new();
+        for source in &self.recall {
+            let found = source
+                .recall(&self.catalog, user, history, &seen)
+                .with_context(|| format!("recall {}", source.name()))?;
+            for (rank, row) in found.into_iter().enumerate() {
+                let vote = 1.0 / (RRF_K + rank as f32 + 1.0);
+                match fused.iter_mut().find(|(r, _)| *r == row) {
+                    Some((_, s)) => *s += vote,
+                    None => fused.push((row, vote)),
+                }
+            }
+        }
+        fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ok(Ok(Ranked {
+            user,
+            recalled: fused.len(),
+            rows: fused.iter().map(|&(r, _)| r).collect(),
+            scores: fused.iter().map(|&(_, s)| s).collect(),
+        }))
+    }
+
+    /// Scores every list of `lists` with `stage` in one forward pass, then
+    /// sorts each by score and keeps the stage's quota.
+    fn rank_stage(&self, stage: &RankStage, lists: &mut [&mut Ranked]) -> Result<()> {
+        let total = lists.iter().map(|l| l.rows.len()).sum();
+        let mut rows = stage.encoder.start(total);
+        for list in lists.iter() {
+            stage
+                .encoder
+                .push_pairs(&self.catalog, list.user, &list.rows, &mut rows)?;
+        }
+        let scores = stage.model.score(&rows);
+        let mut offset = 0;
+        for list in lists.iter_mut() {
+            let n = list.rows.len();
+            let mut pairs: Vec<(u32, f32)> = list
+                .rows
+                .iter()
+                .copied()
+                .zip(scores[offset..offset + n].iter().copied())
+                .collect();
+            offset += n;
+            pairs.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            pairs.truncate(stage.quota);
+            list.rows = pairs.iter().map(|&(r, _)| r).collect();
+            list.scores = pairs.iter().map(|&(_, s)| s).collect();
+        }
+        Ok(())
+    }
+
+    /// Recall, coarse and fine ranking for a batch of users.
+    pub fn rank(&self, users: &[u32]) -> Result<Vec<std::result::Result<Ranked, RequestError>>> {
+        let mut out = users
+            .iter()
+            .map(|&u| self.recall_user(u))
+            .collect::<Result<Vec<_>>>()?;
+        for stage in [&self.coarse, &self.fine].into_iter().flatten() {
+            let mut lists: Vec<&mut Ranked> =
+                out.iter_mut().filter_map(|r| r.as_mut().ok()).collect();
+            self.rank_stage(stage, &mut lists)?;
+        }
+        Ok(out)
+    }
+
+    /// What a re-ranker sees of a ranked list.
+    pub fn candidate_set(&self, ranked: &Ranked) -> CandidateSet {
+        let d = self.item_dim;
+        let mut vectors = Vec::with_capacity(ranked.rows.len() * d);
+        for &r in &ranked.rows {
+            vectors.extend_from_slice(&self.item_vectors[r as usize * d..(r as usize + 1) * d]);
+        }
+        CandidateSet {
+            scores: ranked.scores.clone(),
+            vectors,
+            dim: d,
+            categories: Categories::from_lists(
+                ranked
+                    .rows
+                    .iter()
+                    .map(|&r| self.catalog.categories.of(r as usize).iter().copied()),
+            ),
+        }
+    }
+
+    /// The top `k` of a ranked list after `reranker`, as (corpus row, score).
+    pub fn rerank(
+        &self,
+        ranked: &Ranked,
+        reranker: &RerankerConfig,
+        k: usize,
+    ) -> Result<Vec<(u32, f32)>> {
+        let order = reranker.rerank(&self.candidate_set(ranked), k)?;
+        Ok(order
+            .into_iter()
+            .map(|i| (ranked.rows[i], ranked.scores[i]))
+            .collect())
+    }
+
+    /// Answers a batch of `/recommend` requests.
+    pub fn recommend_batch(
+        &self,
+        requests: &[RecommendRequest],
+    ) -> Result<Vec<std::result::Result<Recommendation, RequestError>>> {
+        let users: Vec<u32> = requests.iter().map(|r| r.user).collect();
+        let ranked = self.rank(&users)?;
+        requests
+            .iter()
+            .zip(ranked)
+            .map(|(request, ranked)| {
+                let k = request.k.unwrap_or(self.config.k);
+                if k == 0 || k > MAX_K {
+                    return Ok(Err(RequestError::Invalid(format!(
+                        "k = {k}: must be in 1..={MAX_K}"
+                    ))));
+                }
+                let ranked = match ranked {
+                    Ok(r) => r,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let items = self
+                    .rerank(&ranked, &self.config.rerank, k)?
+                    .into_iter()
+                    .map(|(row, score)| ScoredItem {
+                        item: self.catalog.item_id(row),
+                        score,
+                    })
+                    .collect();
+                Ok(Ok(Recommendation {
+                    items,
+                    recalled: ranked.recalled,
+                    ranked: ranked.rows.len(),
+                    reranker: self.config.rerank.name().to_owned(),
+                }))
+            })
+            .collect()
+    }
+
+    /// Answers a batch of `/score` requests with the fine ranker, all rows
+    /// in one forward pass.
+    pub fn score_batch(
+        &self,
+        requests: &[ScoreRequest],
+    ) -> Result<Vec<std::result::Result<Vec<f32>, RequestError>>> {
+        let Some(stage) = self.fine.as_ref().or(self.coarse.as_ref()) else {
+            return Ok(requests
+                .iter()
+                .map(|_| {
+                    Err(RequestError::Invalid(
+                        "this pipeline has no ranking model to score with".into(),
+                    ))
+                })
+                .collect());
+        };
+        let mut checked = Vec::with_capacity(requests.len());
+        let mut total = 0;
+        for r in requests {
+            let rows = self.check_score_request(r);
+            total += rows.as_ref().map_or(0, Vec::len);
+            checked.push(rows);
+        }
+        let mut data = stage.encoder.start(total);
+        for (r, rows) in requests.iter().zip(&checked) {
+            if let Ok(rows) = rows {
+                stage
+                    .encoder
+                    .push_pairs(&self.catalog, r.user, rows, &mut data)?;
+            }
+        }
+        let scores = stage.model.score(&data);
+        let mut offset = 0;
+        Ok(checked
+            .into_iter()
+            .map(|rows| {
+                rows.map(|rows| {
+                    let s = scores[offset..offset + rows.len()].to_vec();
+                    offset += rows.len();
+                    s
+                })
+            })
+            .collect())
+    }
+
+    fn check_score_request(&self, r: &ScoreRequest) -> std::result::Result<Vec<u32>, RequestError> {
+        if self.catalog.history(r.user).is_none() {
+            return Err(RequestError::UnknownUser(r.user));
+        }
+        if r.items.is_empty() || r.items.len() > 10 * MAX_K {
+            return Err(RequestError::Invalid(format!(
+                "items: {} given, must be 1..={}",
+                r.items.len(),
+                10 * MAX_K
+            )));
+        }
+        r.items
+            .iter()
+            .map(|&i| self.catalog.item_row(i).ok_or(RequestError::UnknownItem(i)))
+            .collect()
+    }
+}

@@ -1,0 +1,192 @@
+//! `ember serve`: the pipeline behind HTTP (axum on tokio).
+//!
+//! | endpoint | body | answer |
+//! |---|---|---|
+//! | `POST /recommend` | `{"user": 42, "k": 10}` | `{"items": [{"item", "score"}], "recalled", "ranked", "reranker"}` |
+//! | `POST /score` | `{"user": 42, "items": [1, 50]}` | `{"scores": [..]}` (fine ranker) |
+//! | `GET /health` | | `{"status": "ok", "version", "previous", "swaps"}` |
+//! | `GET /metrics` | | Prometheus text |
+//! | `POST /admin/load` | `{"version": "v2"}` | loads `<versions dir>/v2.toml`, swaps it in |
+//! | `POST /admin/rollback` | | back to the previous version |
+//!
+//! Versions are pipeline files in one directory (the one holding the
+//! pipeline `ember serve` starts with); loading one never stops serving.
+
+pub mod batcher;
+pub mod client;
+pub mod metrics;
+pub mod routes;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::sync::oneshot;
+
+pub use batcher::{BatchingConfig, VersionInfo};
+pub use metrics::Metrics;
+
+use crate::pipeline::Pipeline;
+
+/// Shared by every handler.
+pub struct AppState {
+    pub batcher: batcher::BatcherHandle,
+    pub metrics: Arc<Metrics>,
+    /// Where `/admin/load` finds `<version>.toml`.
+    pub versions_dir: PathBuf,
+    /// `--set` overrides applied to every version loaded.
+    pub overrides: Vec<String>,
+    /// Serialises loads and rollbacks.
+    pub admin: tokio::sync::Mutex<()>,
+}
+
+/// How to start a server.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The first version: a pipeline file; its directory holds the others.
+    pub pipeline: PathBuf,
+    pub overrides: Vec<String>,
+    pub addr: SocketAddr,
+    pub batching: BatchingConfig,
+}
+
+/// The router over a loaded pipeline (the version is the file stem).
+pub fn router(pipeline: Pipeline, options: &ServeOptions) -> Router {
+    let metrics = Arc::new(Metrics::default());
+    let version = version_name(&options.pipeline);
+    let batcher = batcher::start(pipeline, version, options.batching, metrics.clone());
+    let state = Arc::new(AppState {
+        batcher,
+        metrics,
+        versions_dir: options
+            .pipeline
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_owned),
+        overrides: options.overrides.clone(),
+        admin: tokio::sync::Mutex::new(()),
+    });
+    Router::new()
+        .route("/recommend", post(routes::recommend))
+        .route("/score", post(routes::score))
+        .route("/health", get(routes::health))
+        .route("/metrics", get(routes::metrics))
+        .route("/admin/load", post(routes::load))
+        .route("/admin/rollback", post(routes::rollback))
+        .fallback(routes::not_found)
+        .with_state(state)
+}
+
+/// A version's name: its file stem.
+pub fn version_name(path: &Path) -> String {
+    path.file_stem().map_or_else(
+        || "default".to_owned(),
+        |s| s.to_string_lossy().into_owned(),
+    )
+}
+
+/// A running server (tests and the load test start one on a free port).
+pub struct ServerHandle {
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl ServerHandle {
+    /// Stops accepting, lets in-flight requests finish, and waits.
+    pub async fn stop(mut self) -> Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.await.context("server task")??;
+        Ok(())
+    }
+}
+
+/// Loads the pipeline (off the async threads) and starts serving on
+/// `options.addr` inside the current tokio runtime.
+pub async fn start(options: ServeOptions) -> Result<ServerHandle> {
+    let path = options.pipeline.clone();
+    let overrides = options.overrides.clone();
+    let pipeline = tokio::task::spawn_blocking(move || Pipeline::load_file(&path, &overrides))
+        .await
+        .context("loading task")??;
+    start_with(pipeline, options).await
+}
+
+/// Serves an already loaded pipeline.
+pub async fn start_with(pipeline: Pipeline, options: ServeOptions) -> Result<ServerHandle> {
+    let app = router(pipeline, &options);
+    let listener = tokio::net::TcpListener::bind(options.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", options.addr))?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "serving");
+    Ok(ServerHandle {
+        addr,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+/// `ember serve`: serves until Ctrl-C.
+pub fn serve_blocking(options: ServeOptions) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("tokio runtime")?;
+    runtime.block_on(async {
+        let server = start(options).await?;
+        println!("serving on http://{}", server.addr);
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+        println!("shutting down");
+        server.stop().await
+    })
+}
+
+/// A server on its own tokio runtime, for blocking callers (the load test,
+/// tests): requests are served by the runtime's threads while the caller
+/// does anything else.
+pub struct BackgroundServer {
+    pub addr: SocketAddr,
+    runtime: tokio::runtime::Runtime,
+    handle: ServerHandle,
+}
+
+impl BackgroundServer {
+    /// Serves `pipeline` (already loaded) per `options`.
+    pub fn start(pipeline: Pipeline, options: ServeOptions) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("tokio runtime")?;
+        let handle = runtime.block_on(start_with(pipeline, options))?;
+        Ok(Self {
+            addr: handle.addr,
+            runtime,
+            handle,
+        })
+    }
+
+    /// Loads the pipeline file of `options` and serves it.
+    pub fn load_and_start(options: ServeOptions) -> Result<Self> {
+        let pipeline = Pipeline::load_file(&options.pipeline, &options.overrides)?;
+        Self::start(pipeline, options)
+    }
+
+    pub fn stop(self) -> Result<()> {
+        self.runtime.block_on(self.handle.stop())
+    }
+}

@@ -1,0 +1,290 @@
+//! The CLI's serving commands: `ember serve`, `ember bench-serving`,
+//! `ember load-test` and `ember eval-serving`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use ember_infer::Pipeline;
+use ember_infer::bench::{self, BenchServingOptions};
+use ember_infer::pipeline::evaluate::{evaluate_rerankers, markdown_table};
+use ember_infer::rerank::{DppConfig, RerankerConfig, RulesConfig, SubmodularConfig};
+use ember_infer::server::client::{HttpClient, LoadTestOptions, LoadTestReport, run_load_test};
+use ember_infer::server::{BackgroundServer, BatchingConfig, ServeOptions};
+use ember_models::device::DeviceChoice;
+
+/// How the server batches (shared by `serve` and `load-test`).
+#[derive(Args, Clone)]
+pub struct BatchingArgs {
+    /// Most requests scored in one batch.
+    #[arg(long, default_value_t = 64)]
+    pub max_batch: usize,
+    /// Longest wait for more requests after the first of a batch, µs.
+    #[arg(long, default_value_t = 200)]
+    pub max_wait_us: u64,
+    /// Queue length; a request finding it full gets a 503.
+    #[arg(long, default_value_t = 4096)]
+    pub queue: usize,
+}
+
+impl BatchingArgs {
+    fn config(&self) -> BatchingConfig {
+        BatchingConfig {
+            max_batch: self.max_batch.max(1),
+            max_wait: Duration::from_micros(self.max_wait_us),
+            queue: self.queue.max(1),
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The pipeline to start with; other versions are the `*.toml` files
+    /// next to it (`POST /admin/load {"version": "<file stem>"}`).
+    #[arg(long)]
+    pub pipeline: PathBuf,
+    /// Override a pipeline key in every version, e.g. `--set rerank.theta=0.5`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    #[command(flatten)]
+    pub batching: BatchingArgs,
+}
+
+pub fn serve(args: ServeArgs) -> Result<()> {
+    ember_infer::server::serve_blocking(ServeOptions {
+        pipeline: args.pipeline,
+        overrides: args.overrides,
+        addr: args.addr,
+        batching: args.batching.config(),
+    })
+}
+
+#[derive(Args)]
+pub struct BenchServingArgs {
+    /// A frappe ranking artifact (default: the preset's DeepFM, untrained).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    #[arg(long, default_value = "configs/frappe-ctr/deepfm.toml")]
+    pub preset: PathBuf,
+    #[arg(long, default_value = "../shared/data")]
+    pub data_root: PathBuf,
+    #[arg(long, default_value = "cpu")]
+    pub device: DeviceChoice,
+    #[arg(long, default_value_t = 1000)]
+    pub candidates: usize,
+    #[arg(long, default_value_t = 20)]
+    pub warmup: usize,
+    #[arg(long, default_value_t = 200)]
+    pub requests: usize,
+    #[arg(long, default_value_t = 5000)]
+    pub dpp_pool: usize,
+    #[arg(long, default_value_t = 50)]
+    pub dpp_k: usize,
+    #[arg(long, default_value_t = 100)]
+    pub dpp_runs: usize,
+    #[arg(long, default_value_t = 1)]
+    pub naive_runs: usize,
+    /// Rows per hashing pass (the frappe test file's first rows).
+    #[arg(long, default_value_t = 28_860)]
+    pub hash_rows: usize,
+    #[arg(long, default_value = "runs/bench/serving.json")]
+    pub out: PathBuf,
+}
+
+pub fn bench_serving(args: BenchServingArgs) -> Result<()> {
+    let report = bench::run(&BenchServingOptions {
+        model: args.model,
+        preset: args.preset,
+        data_root: args.data_root,
+        device: args.device,
+        candidates: args.candidates,
+        warmup: args.warmup,
+        requests: args.requests.max(1),
+        dpp_pool: args.dpp_pool,
+        dpp_k: args.dpp_k,
+        dpp_runs: args.dpp_runs,
+        naive_runs: args.naive_runs,
+        hash_rows: args.hash_rows.max(1),
+    })?;
+    println!("{report}");
+    bench::write_json(&report, &args.out)?;
+    println!("wrote {}", args.out.display());
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct LoadTestArgs {
+    /// Start this pipeline on a free loopback port, run a clean phase and a
+    /// malformed phase against it, then stop.
+    #[arg(long, conflicts_with = "addr")]
+    pub pipeline: Option<PathBuf>,
+    /// Or test a running server (one phase with `--malformed`).
+    #[arg(long)]
+    pub addr: Option<SocketAddr>,
+    #[arg(long, default_value_t = 10_000)]
+    pub requests: usize,
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Share of malformed requests (of the second phase with `--pipeline`).
+    #[arg(long, default_value_t = 0.1)]
+    pub malformed: f64,
+    /// Users 1..=N and items 1..=M make the good requests (ml100k's sizes).
+    #[arg(long, default_value_t = 943)]
+    pub users: u32,
+    #[arg(long, default_value_t = 1682)]
+    pub items: u32,
+    #[arg(long, default_value_t = 100)]
+    pub score_items: usize,
+    #[command(flatten)]
+    pub batching: BatchingArgs,
+}
+
+pub fn load_test(args: LoadTestArgs) -> Result<()> {
+    let options = |malformed| LoadTestOptions {
+        requests: args.requests,
+        concurrency: args.concurrency,
+        malformed,
+        users: (1..=args.users).collect(),
+        items: (1..=args.items).collect(),
+        score_items: args.score_items,
+        score_every: 5,
+    };
+    let check = |phase: &str, report: &LoadTestReport| {
+        println!("{phase}: {report}");
+        if !report.clean() {
+            bail!("{phase}: requests got the wrong answer");
+        }
+        Ok(())
+    };
+    if let Some(addr) = args.addr {
+        return check("load test", &run_load_test(addr, &options(args.malformed))?);
+    }
+    let Some(pipeline) = args.pipeline.clone() else {
+        bail!("give --pipeline (start a server) or --addr (test a running one)");
+    };
+    let server = BackgroundServer::load_and_start(ServeOptions {
+        pipeline,
+        overrides: Vec::new(),
+        addr: "127.0.0.1:0".parse().expect("loopback"),
+        batching: args.batching.config(),
+    })?;
+    let addr = server.addr;
+    let outcome = (|| -> Result<()> {
+        check("clean", &run_load_test(addr, &options(0.0))?)?;
+        let bad = options(args.malformed);
+        check(
+            &format!("{:.0}% malformed", bad.malformed * 100.0),
+            &run_load_test(addr, &bad)?,
+        )?;
+        let mut client = HttpClient::new(addr);
+        let (status, body) = client.request("GET", "/health", b"")?;
+        println!(
+            "after: GET /health -> {status} {}",
+            String::from_utf8_lossy(&body)
+        );
+        if status != 200 {
+            bail!("the server is not healthy after the load test");
+        }
+        let (_, metrics) = client.request("GET", "/metrics", b"")?;
+        for line in String::from_utf8_lossy(&metrics).lines() {
+            if line.starts_with("ember_batches_total")
+                || line.starts_with("ember_batched_requests_total")
+                || line.starts_with("ember_max_batch")
+            {
+                println!("  {line}");
+            }
+        }
+        Ok(())
+    })();
+    server.stop()?;
+    outcome
+}
+
+#[derive(Args)]
+pub struct EvalServingArgs {
+    #[arg(long)]
+    pub pipeline: PathBuf,
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+    /// DPP trade-offs θ to compare.
+    #[arg(long, value_delimiter = ',', default_value = "0.5,0.7,0.9")]
+    pub dpp_theta: Vec<f32>,
+    #[arg(long, default_value_t = 10)]
+    pub k: usize,
+    /// Only the first N test users (default: all).
+    #[arg(long)]
+    pub users: Option<usize>,
+    #[arg(long, default_value = "reports/serving")]
+    pub out: PathBuf,
+}
+
+pub fn eval_serving(args: EvalServingArgs) -> Result<()> {
+    let pipeline = Pipeline::load_file(&args.pipeline, &args.overrides)?;
+    let mut rerankers = vec![("none".to_owned(), RerankerConfig::None)];
+    for &theta in &args.dpp_theta {
+        let c = DppConfig {
+            theta,
+            ..Default::default()
+        };
+        c.validate()?;
+        rerankers.push((format!("dpp θ={theta}"), RerankerConfig::Dpp(c)));
+    }
+    rerankers.push((
+        "submodular".to_owned(),
+        RerankerConfig::Submodular(SubmodularConfig::default()),
+    ));
+    rerankers.push((
+        "rules".to_owned(),
+        RerankerConfig::Rules(RulesConfig::default()),
+    ));
+    let started = std::time::Instant::now();
+    let results = evaluate_rerankers(&pipeline, &rerankers, args.k, args.users)?;
+    let table = markdown_table(&results, args.k);
+    println!("{table}");
+    write_report(&args, &pipeline, &results, &table, started.elapsed())?;
+    Ok(())
+}
+
+fn write_report(
+    args: &EvalServingArgs,
+    pipeline: &Pipeline,
+    results: &[ember_infer::pipeline::evaluate::RerankerResult],
+    table: &str,
+    took: Duration,
+) -> Result<()> {
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let stem = ember_infer::server::version_name(&args.pipeline);
+    let json_path = args.out.join(format!("{stem}.json"));
+    std::fs::write(&json_path, serde_json::to_string_pretty(results)?)
+        .with_context(|| format!("writing {}", json_path.display()))?;
+    let md_path = args.out.join(format!("{stem}.md"));
+    let config = toml::to_string_pretty(&pipeline.config).unwrap_or_default();
+    let text = format!(
+        "# Serving pipeline on ml100k ({stem})\n\n\
+         `ember eval-serving --pipeline {}` ({} test users of the ml100k-retrieval protocol, \
+         each user's train items excluded; {:.0} s).\n\n{table}\n\
+         Recall@K = HitRate@K (one held-out item per user). Diversity: mean over users of \
+         the genres shown, the entropy of the genre distribution, the intra-list distance \
+         (1 − cosine of the item vectors), the share of the user's {} most frequent history \
+         genres shown, and the share of items in them.\n\n## Pipeline\n\n```toml\n{config}```\n",
+        display(&args.pipeline),
+        results.first().map_or(0, |_| args
+            .users
+            .unwrap_or(pipeline.catalog.retrieval.test.len())
+            .min(pipeline.catalog.retrieval.test.len())),
+        took.as_secs_f64(),
+        ember_infer::pipeline::evaluate::MAIN_INTERESTS,
+    );
+    std::fs::write(&md_path, text).with_context(|| format!("writing {}", md_path.display()))?;
+    println!("wrote {} and {}", md_path.display(), json_path.display());
+    Ok(())
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}

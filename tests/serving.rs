@@ -1,0 +1,286 @@
+//! The serving pipeline and server end to end, on ml100k: a tiny DeepFM
+//! (one epoch) is trained once per test binary and ranks the candidates of
+//! most-popular and co-occurrence recall; pipelines are TOML files in a
+//! temporary versions directory.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ember_datasets::registry::{DataConfig, shared_data_dir};
+use ember_infer::Pipeline;
+use ember_infer::pipeline::evaluate::evaluate_rerankers;
+use ember_infer::pipeline::{RecommendRequest, ScoreRequest};
+use ember_infer::rerank::{RerankerConfig, RulesConfig};
+use ember_infer::server::client::{HttpClient, LoadTestOptions, run_load_test};
+use ember_infer::server::{BackgroundServer, BatchingConfig, ServeOptions};
+use ember_models::ModelKind;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    versions: PathBuf,
+}
+
+/// The trained model and two pipeline versions (DPP, rules), or `None`
+/// (tests skipped) without the shared data.
+fn fixture() -> Option<&'static Fixture> {
+    static FIXTURE: OnceLock<Option<Fixture>> = OnceLock::new();
+    FIXTURE
+        .get_or_init(|| {
+            let root = shared_data_dir()?;
+            let dir = tempfile::tempdir().unwrap();
+            let mut config = common::run_config(
+                "tiny-deepfm",
+                ModelKind::DeepFm,
+                DataConfig::Ml100kCtr {
+                    root: root.clone(),
+                    labels: vec![ember_datasets::readers::RatingLabel::AtLeast4],
+                },
+                1,
+                dir.path(),
+            );
+            config.model.embedding_dim = 4;
+            config.model.hidden = vec![16];
+            config.train.batch_size = 2048;
+            let (_, summary) = {
+                let _lock = common::serial();
+                common::train(&config)
+            };
+            let versions = dir.path().join("versions");
+            std::fs::create_dir_all(&versions).unwrap();
+            let pipeline = |rerank: &str| {
+                format!(
+                    "name = \"test\"\nk = 10\n[catalog]\nroot = {root:?}\n\
+                     [[recall]]\nkind = \"co_occurrence\"\nquota = 100\n\
+                     [[recall]]\nkind = \"most_popular\"\nquota = 100\n\
+                     [fine]\nartifact = {:?}\nquota = 50\n\
+                     [rerank]\n{rerank}\n",
+                    summary.artifact
+                )
+            };
+            std::fs::write(
+                versions.join("v1.toml"),
+                pipeline("kind = \"dpp\"\ntheta = 0.7"),
+            )
+            .unwrap();
+            std::fs::write(
+                versions.join("v2.toml"),
+                pipeline("kind = \"rules\"\nwindow = 4\nmax_per_category = 2"),
+            )
+            .unwrap();
+            std::fs::write(versions.join("broken.toml"), "name = 3\n[catalog]\n").unwrap();
+            Some(Fixture {
+                _dir: dir,
+                versions,
+            })
+        })
+        .as_ref()
+}
+
+fn options(versions: &Path, version: &str) -> ServeOptions {
+    ServeOptions {
+        pipeline: versions.join(format!("{version}.toml")),
+        overrides: Vec::new(),
+        addr: "127.0.0.1:0".parse().unwrap(),
+        batching: BatchingConfig::default(),
+    }
+}
+
+fn load_options(requests: usize, malformed: f64) -> LoadTestOptions {
+    LoadTestOptions {
+        requests,
+        concurrency: 16,
+        malformed,
+        users: (1..=943).collect(),
+        items: (1..=1682).collect(),
+        score_items: 50,
+        score_every: 5,
+    }
+}
+
+#[test]
+fn pipeline_recommends_unseen_distinct_items_and_scores_in_batches() {
+    let Some(f) = fixture() else { return };
+    let pipeline = Pipeline::load_file(&f.versions.join("v1.toml"), &[]).unwrap();
+    let out = pipeline
+        .recommend_batch(&[
+            RecommendRequest { user: 1, k: None },
+            RecommendRequest {
+                user: 4_000_000,
+                k: None,
+            },
+            RecommendRequest {
+                user: 2,
+                k: Some(0),
+            },
+            RecommendRequest {
+                user: 3,
+                k: Some(5),
+            },
+        ])
+        .unwrap();
+    let first = out[0].as_ref().unwrap();
+    assert_eq!(first.items.len(), 10);
+    assert_eq!(first.reranker, "dpp");
+    let history: Vec<u32> = pipeline
+        .catalog
+        .history(1)
+        .unwrap()
+        .iter()
+        .map(|&r| pipeline.catalog.item_id(r))
+        .collect();
+    let mut items: Vec<u32> = first.items.iter().map(|s| s.item).collect();
+    assert!(
+        items.iter().all(|i| !history.contains(i)),
+        "history excluded"
+    );
+    items.sort_unstable();
+    items.dedup();
+    assert_eq!(items.len(), 10, "no duplicates");
+    assert!(out[1].is_err(), "unknown user");
+    assert!(out[2].is_err(), "k = 0");
+    assert_eq!(out[3].as_ref().unwrap().items.len(), 5);
+
+    // One batch of two /score requests equals each scored alone.
+    let a = ScoreRequest {
+        user: 5,
+        items: vec![1, 2, 3],
+    };
+    let b = ScoreRequest {
+        user: 6,
+        items: vec![50, 181],
+    };
+    let together = pipeline.score_batch(&[a.clone(), b.clone()]).unwrap();
+    let alone_a = pipeline.score_batch(&[a]).unwrap();
+    let alone_b = pipeline.score_batch(&[b]).unwrap();
+    for (x, y) in together[0]
+        .as_ref()
+        .unwrap()
+        .iter()
+        .zip(alone_a[0].as_ref().unwrap())
+    {
+        assert!((x - y).abs() < 1e-5);
+    }
+    for (x, y) in together[1]
+        .as_ref()
+        .unwrap()
+        .iter()
+        .zip(alone_b[0].as_ref().unwrap())
+    {
+        assert!((x - y).abs() < 1e-5);
+    }
+
+    // The offline table runs, and the rule re-ranker holds its rule.
+    let rules = RulesConfig {
+        window: 4,
+        max_per_category: 2,
+    };
+    let results = evaluate_rerankers(
+        &pipeline,
+        &[
+            ("none".into(), RerankerConfig::None),
+            ("rules".into(), RerankerConfig::Rules(rules)),
+        ],
+        10,
+        Some(40),
+    )
+    .unwrap();
+    assert_eq!(results.len(), 2);
+    assert!(results.iter().all(|r| (0.0..=1.0).contains(&r.recall)));
+    let ranked = pipeline.rank(&[7]).unwrap().remove(0).unwrap();
+    let set = pipeline.candidate_set(&ranked);
+    let list = rules.rerank(&set, 10);
+    assert_eq!(list.violations, 0);
+    assert!(rules.holds(&set, &list.order));
+}
+
+#[test]
+fn bad_requests_get_a_4xx_with_a_json_message_and_serving_goes_on() {
+    let Some(f) = fixture() else { return };
+    let server = BackgroundServer::load_and_start(options(&f.versions, "v1")).unwrap();
+    let mut client = HttpClient::new(server.addr);
+    let cases: [(&str, &str, u16); 9] = [
+        ("/recommend", "{\"user\": 1,", 400),
+        ("/recommend", "not json", 400),
+        ("/recommend", "{\"user\": 4000000}", 404),
+        ("/recommend", "{\"user\": \"one\"}", 422),
+        ("/recommend", "{\"usr\": 1}", 422),
+        ("/recommend", "{\"user\": 1, \"k\": 0}", 422),
+        ("/score", "{\"user\": 1, \"items\": [1, 99999]}", 404),
+        ("/score", "{\"user\": 1, \"items\": []}", 422),
+        ("/nowhere", "{}", 404),
+    ];
+    for (path, body, expected) in cases {
+        let (status, answer) = client.request("POST", path, body.as_bytes()).unwrap();
+        assert_eq!(status, expected, "{path} {body}");
+        let json: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+        assert!(json["error"].is_string(), "{json}");
+        let (status, _) = client
+            .request("POST", "/recommend", b"{\"user\": 1}")
+            .unwrap();
+        assert_eq!(status, 200, "serving goes on after {body}");
+    }
+    let (status, answer) = client
+        .request("POST", "/score", b"{\"user\": 1, \"items\": [1, 2]}")
+        .unwrap();
+    assert_eq!(status, 200);
+    let json: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(json["scores"].as_array().unwrap().len(), 2);
+    // A version that does not load is a 422; the live one stays.
+    let (status, answer) = client
+        .request("POST", "/admin/load", b"{\"version\": \"broken\"}")
+        .unwrap();
+    assert_eq!(status, 422, "{}", String::from_utf8_lossy(&answer));
+    let (status, _) = client
+        .request("POST", "/admin/load", b"{\"version\": \"../v1\"}")
+        .unwrap();
+    assert_eq!(status, 422);
+    let (status, _) = client.request("POST", "/admin/rollback", b"").unwrap();
+    assert_eq!(status, 409, "nothing to roll back to");
+    let (status, answer) = client.request("GET", "/health", b"").unwrap();
+    assert_eq!(status, 200);
+    assert!(String::from_utf8_lossy(&answer).contains("\"v1\""));
+
+    // A small load test with 10% malformed requests.
+    let report = run_load_test(server.addr, &load_options(400, 0.1)).unwrap();
+    assert!(report.clean(), "{report}");
+    assert_eq!(report.malformed_sent, 40);
+    assert_eq!(report.status_4xx, 40);
+    let (_, metrics) = client.request("GET", "/metrics", b"").unwrap();
+    let metrics = String::from_utf8_lossy(&metrics);
+    assert!(metrics.contains("ember_batches_total"), "{metrics}");
+    server.stop().unwrap();
+}
+
+#[test]
+fn swapping_versions_under_load_loses_no_request() {
+    let Some(f) = fixture() else { return };
+    let server = BackgroundServer::load_and_start(options(&f.versions, "v1")).unwrap();
+    let addr = server.addr;
+    let mut client = HttpClient::new(addr);
+    // v2 loaded (v1 kept for rollback); during the load, each rollback
+    // swaps the live version between the two, through the request queue.
+    let (status, body) = client
+        .request("POST", "/admin/load", b"{\"version\": \"v2\"}")
+        .unwrap();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let load = std::thread::spawn(move || run_load_test(addr, &load_options(1500, 0.0)).unwrap());
+    let mut swaps = 0;
+    while !load.is_finished() {
+        let (status, body) = client.request("POST", "/admin/rollback", b"").unwrap();
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        swaps += 1;
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let report = load.join().unwrap();
+    assert!(report.clean(), "{report}");
+    assert_eq!(report.status_2xx, 1500);
+    assert!(swaps >= 5, "only {swaps} swaps during the load");
+    let (_, answer) = client.request("GET", "/health", b"").unwrap();
+    let health: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+    assert_eq!(health["swaps"], 1 + swaps);
+    let expected = if swaps % 2 == 0 { "v2" } else { "v1" };
+    assert_eq!(health["version"], expected);
+    server.stop().unwrap();
+}
