@@ -36,6 +36,7 @@ fn fixture() -> Option<&'static Fixture> {
                 DataConfig::Ml100kCtr {
                     root: root.clone(),
                     labels: vec![ember_datasets::readers::RatingLabel::AtLeast4],
+                    id_min_count: 1,
                 },
                 1,
                 dir.path(),
