@@ -285,3 +285,22 @@ fn swapping_versions_under_load_loses_no_request() {
     assert_eq!(health["version"], expected);
     server.stop().unwrap();
 }
+
+#[test]
+fn every_serving_preset_parses_as_a_pipeline() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/serving");
+    let mut count = 0;
+    for file in std::fs::read_dir(&dir).unwrap() {
+        let path = file.unwrap().path();
+        ember_infer::PipelineConfig::load(&path, &[]).unwrap_or_else(|e| panic!("{e:#}"));
+        count += 1;
+    }
+    assert!(count >= 3, "{count} serving presets");
+    // A typo is an error naming the file and the field.
+    let err = ember_infer::PipelineConfig::load(
+        &dir.join("ml100k.toml"),
+        &["rerank.thetta=0.5".to_owned()],
+    )
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("thetta"), "{err:#}");
+}
