@@ -356,11 +356,18 @@ mod tests {
         (looked_up * c + 0.5).square().sum()
     }
 
+    /// Fixed weights, not a seeded draw: the device RNG is process-wide and
+    /// other unit tests draw from it concurrently.
     fn table(device: &Device) -> EmbeddingTable {
-        device.seed(7);
-        EmbeddingTableConfig::new(ROWS, DIM)
-            .with_init_std(0.5)
-            .init(device)
+        let mut t = EmbeddingTableConfig::new(ROWS, DIM).init(device);
+        let values: Vec<f32> = (0..ROWS * DIM)
+            .map(|i| 0.5 * (i as f32 * 1.7).sin())
+            .collect();
+        t.weight = Param::from_tensor(Tensor::from_data(
+            TensorData::new(values, [ROWS, DIM]),
+            device,
+        ));
+        t
     }
 
     fn weights(t: &EmbeddingTable) -> Vec<f32> {
