@@ -17,6 +17,7 @@
 
 use anyhow::{Result, bail};
 use ember_ann::vectors::dot;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{CandidateSet, argmax_where};
@@ -133,6 +134,9 @@ impl<'a> DppKernel<'a> {
     }
 }
 
+/// Candidates per parallel task in a selection step.
+const CHUNK: usize = 512;
+
 /// Greedy MAP by incremental Cholesky updates (Chen et al., Algorithm 1):
 /// up to `k` indices in selection order.
 pub fn fast_greedy_map(kernel: &DppKernel, k: usize, epsilon: f32) -> Vec<usize> {
@@ -141,12 +145,14 @@ pub fn fast_greedy_map(kernel: &DppKernel, k: usize, epsilon: f32) -> Vec<usize>
     if k == 0 {
         return Vec::new();
     }
-    // Row i of `c` (k wide) holds the Cholesky entries c_i computed so far.
-    let mut c = vec![0f32; n * k];
+    // cols[p][i]: candidate i's p-th Cholesky entry. Stored by column so
+    // that each selection's update is `t` contiguous axpys over all
+    // candidates, which the compiler vectorises (a row layout needs a short
+    // dot product per candidate instead).
+    let mut cols: Vec<Vec<f32>> = Vec::with_capacity(k);
     let mut d2: Vec<f32> = (0..n).map(|i| kernel.entry(i, i)).collect();
     let mut open = vec![true; n];
     let mut selected = Vec::with_capacity(k);
-    let mut cj: Vec<f32> = Vec::with_capacity(k);
     let Some(mut j) = argmax_where(&d2, |_| true) else {
         return selected;
     };
@@ -159,20 +165,39 @@ pub fn fast_greedy_map(kernel: &DppKernel, k: usize, epsilon: f32) -> Vec<usize>
         if selected.len() == k {
             break;
         }
-        let t = selected.len() - 1;
-        let dj = d2[j].sqrt();
-        // c_j is read while the other rows are written: copy it out once.
-        cj.clear();
-        cj.extend_from_slice(&c[j * k..j * k + t]);
-        for i in 0..n {
-            if !open[i] {
-                continue;
-            }
-            let ci = &mut c[i * k..(i + 1) * k];
-            let e = (kernel.entry(j, i) - dot(&cj, &ci[..t])) / dj;
-            ci[t] = e;
-            d2[i] -= e * e;
-        }
+        // e_i = (L_ji − Σ_p c_p[j] · c_p[i]) / d_j for every open i (i ≠ j,
+        // so no jitter term); closed candidates get 0 and are never read.
+        // Candidates are independent here: chunks of them go to the cores.
+        let (vj, qj) = (kernel.vector(j), kernel.quality[j]);
+        let weights: Vec<f32> = cols.iter().map(|col| col[j]).collect();
+        let inv_dj = 1.0 / d2[j].sqrt();
+        let mut e = vec![0f32; n];
+        e.par_chunks_mut(CHUNK)
+            .zip(d2.par_chunks_mut(CHUNK))
+            .enumerate()
+            .for_each(|(chunk, (e, d2))| {
+                let base = chunk * CHUNK;
+                for (o, ei) in e.iter_mut().enumerate() {
+                    let i = base + o;
+                    if open[i] {
+                        *ei = qj * dot(vj, kernel.vector(i)) * kernel.quality[i];
+                    }
+                }
+                for (col, &w) in cols.iter().zip(&weights) {
+                    for (ei, ci) in e.iter_mut().zip(&col[base..]) {
+                        *ei -= w * ci;
+                    }
+                }
+                for (o, (ei, d)) in e.iter_mut().zip(d2.iter_mut()).enumerate() {
+                    if open[base + o] {
+                        *ei *= inv_dj;
+                        *d -= *ei * *ei;
+                    } else {
+                        *ei = 0.0;
+                    }
+                }
+            });
+        cols.push(e);
         match argmax_where(&d2, |i| open[i]) {
             Some(next) => j = next,
             None => break,
