@@ -39,10 +39,24 @@ impl HttpClient {
 
     /// Sends one request; returns the status and the body. A dropped
     /// connection is reopened on the next call.
+    ///
+    /// A server may close an idle keep-alive connection at any moment (hyper
+    /// does when a handler left part of a request body unread), so a reused
+    /// connection that turns out dead before any byte of the answer came back
+    /// is retried once on a fresh one, as browsers and `hyper-util` do. Our
+    /// endpoints are queries (and `/admin/load` is idempotent), so a retry
+    /// cannot apply anything twice.
     pub fn request(&mut self, method: &str, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>)> {
-        let result = self.exchange(method, path, body);
+        let reused = self.conn.is_some();
+        let mut result = self.exchange(method, path, body);
         if result.is_err() {
             self.conn = None;
+        }
+        if reused && result.as_ref().is_err_and(closed_before_answer) {
+            result = self.exchange(method, path, body);
+            if result.is_err() {
+                self.conn = None;
+            }
         }
         result
     }
@@ -58,11 +72,19 @@ impl HttpClient {
             head.push_str("Content-Type: application/json\r\n");
         }
         head.push_str("\r\n");
-        let stream = conn.get_mut();
-        stream.write_all(head.as_bytes())?;
-        stream.write_all(body)?;
+        // One write, so head and body leave in one segment: a server that
+        // answers from the head alone has the body in hand as well.
+        let mut request = head.into_bytes();
+        request.extend_from_slice(body);
+        conn.get_mut().write_all(&request)?;
         let mut line = String::new();
-        conn.read_line(&mut line)?;
+        if conn.read_line(&mut line)? == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "connection closed before the answer",
+            )
+            .into());
+        }
         let status: u16 = line
             .split_whitespace()
             .nth(1)
@@ -98,6 +120,18 @@ impl HttpClient {
         }
         Ok((status, out))
     }
+}
+
+/// Whether `error` says the connection was dead before any of the answer
+/// arrived (so the request can be sent again on a fresh one).
+fn closed_before_answer(error: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    error.downcast_ref::<std::io::Error>().is_some_and(|e| {
+        matches!(
+            e.kind(),
+            BrokenPipe | ConnectionReset | ConnectionAborted | UnexpectedEof
+        )
+    })
 }
 
 /// What to send.

@@ -214,8 +214,10 @@ pub async fn rollback(State(state): State<Arc<AppState>>) -> Response {
     finish(&state, Endpoint::Admin, start, answer)
 }
 
-/// Any other path: a JSON 404.
-pub async fn not_found() -> Response {
+/// Any other path: a JSON 404. The body is read (and dropped) so that the
+/// connection stays reusable: hyper closes one whose request body a handler
+/// left unread.
+pub async fn not_found(_body: Bytes) -> Response {
     let answer = error(
         StatusCode::NOT_FOUND,
         "no such endpoint (POST /recommend, /score, /admin/load, /admin/rollback; GET /health, /metrics)",
