@@ -3,6 +3,7 @@
 
 mod bench_mtl;
 mod demo;
+mod malloc_tuning;
 mod mixer;
 mod retrieval;
 mod serving;
@@ -173,6 +174,7 @@ enum Command {
 }
 
 fn main() {
+    malloc_tuning::tune();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
