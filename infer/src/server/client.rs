@@ -43,20 +43,24 @@ impl HttpClient {
     /// A server may close an idle keep-alive connection at any moment (hyper
     /// does when a handler left part of a request body unread), so a reused
     /// connection that turns out dead before any byte of the answer came back
-    /// is retried once on a fresh one, as browsers and `hyper-util` do. Our
-    /// endpoints are queries (and `/admin/load` is idempotent), so a retry
-    /// cannot apply anything twice.
+    /// is retried once on a fresh one, as browsers and `hyper-util` do. The
+    /// retry assumes the dead connection never delivered the request: hyper
+    /// closes without answering only a connection it has stopped reading.
+    /// That matters for `/admin/rollback`, the one endpoint that is not
+    /// idempotent.
     pub fn request(&mut self, method: &str, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>)> {
         let reused = self.conn.is_some();
-        let mut result = self.exchange(method, path, body);
+        match self.attempt(method, path, body) {
+            Err(e) if reused && closed_before_answer(&e) => self.attempt(method, path, body),
+            result => result,
+        }
+    }
+
+    /// One exchange; a failed one drops the connection.
+    fn attempt(&mut self, method: &str, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>)> {
+        let result = self.exchange(method, path, body);
         if result.is_err() {
             self.conn = None;
-        }
-        if reused && result.as_ref().is_err_and(closed_before_answer) {
-            result = self.exchange(method, path, body);
-            if result.is_err() {
-                self.conn = None;
-            }
         }
         result
     }
