@@ -24,7 +24,7 @@ use ember_models::device::DeviceChoice;
 use ember_models::multitask::TaskSpec;
 use ember_models::{MultiTaskConfig, MultiTaskKind};
 use ember_train::FitOptions;
-use ember_train::config::{Monitor, TrainConfig};
+use ember_train::config::{AnyRunConfig, TrainConfig};
 use ember_train::metrics::{auc, rmse};
 use ember_train::multitask::{
     BalanceConfig, FusionConfig, MultiTaskFamily, MultiTaskRun, MultiTaskRunConfig, fit,
@@ -48,6 +48,7 @@ pub fn run(
     out: &Path,
     device: DeviceChoice,
     data_root: &Path,
+    mmoe_presets: &Path,
 ) -> Result<()> {
     if seeds == 0 {
         anyhow::bail!("--seeds must be at least 1");
@@ -56,6 +57,7 @@ pub fn run(
     let bench = Bench {
         out: out.to_owned(),
         device,
+        presets: mmoe_presets.to_owned(),
     };
     let all = experiment == Experiment::All;
     if all || experiment == Experiment::MmoeSynthetic {
@@ -82,6 +84,8 @@ pub fn run(
 struct Bench {
     out: PathBuf,
     device: DeviceChoice,
+    /// The mmoe-synthetic presets' directory.
+    presets: PathBuf,
 }
 
 /// Mean and sample standard deviation.
@@ -141,61 +145,51 @@ impl Bench {
         Ok(run)
     }
 
+    /// A multi-task preset with `overrides`, run on the bench's device and
+    /// under its output directory.
+    fn preset(&self, path: &Path, overrides: &[String]) -> Result<MultiTaskRunConfig> {
+        match AnyRunConfig::load(path, overrides)? {
+            AnyRunConfig::MultiTask(config) => Ok(MultiTaskRunConfig {
+                device: self.device,
+                output_dir: self.out.join("runs"),
+                ..*config
+            }),
+            _ => anyhow::bail!("{}: not a multi-task run config", path.display()),
+        }
+    }
+
+    /// The sweep runs the shipped presets (`configs/mmoe-synthetic/*.toml`,
+    /// one per model), overriding only p and the seed: one source for the
+    /// sizes and training settings, so `ember train` on a preset reproduces
+    /// a cell of the table.
     fn mmoe_synthetic(&self, seeds: u64) -> Result<()> {
         let log = self.out.join("mmoe_synthetic.jsonl");
         let _ = std::fs::remove_file(&log);
         let correlations = [1.0, 0.9, 0.5, 0.0];
-        let kinds = [
-            MultiTaskKind::SharedBottom,
-            MultiTaskKind::Mmoe,
-            MultiTaskKind::Cgc,
-        ];
-        // Sizes in the spirit of the paper's synthetic study: 8 experts of
-        // 16 units, towers of 8; CGC splits its 8 experts 2 + 2 per task and
-        // 4 shared. The shared bottom is one layer of 144 units, which gives
-        // it the parameters of MMoE's experts and gates (64·144 + 144 ≈
-        // 8·(64·16 + 16) + 2·(64·8 + 8)), as the paper matches sizes; with 64
-        // units it had half of them and lost even at p = 1.
-        let model = |kind| MultiTaskConfig {
-            kind,
-            embedding_dim: 64,
-            init_std: 0.1,
-            bottom: vec![144],
-            experts: 8,
-            expert_hidden: vec![16],
-            task_experts: 2,
-            shared_experts: 4,
-            tower: vec![8],
-            ..Default::default()
-        };
-        let train = |seed| TrainConfig {
-            epochs: 200,
-            batch_size: 128,
-            lr: 1e-3,
-            patience: 10,
-            monitor: Monitor::Logloss,
-            seed,
-            ..Default::default()
-        };
-        let tasks = vec![TaskSpec::regression("y1"), TaskSpec::regression("y2")];
-        // results[p][kind] = per-seed (mse y1, mse y2, seconds)
-        let mut results = vec![vec![Vec::new(); kinds.len()]; correlations.len()];
+        let presets: Vec<PathBuf> = ["shared_bottom", "mmoe", "cgc"]
+            .iter()
+            .map(|stem| self.presets.join(format!("{stem}.toml")))
+            .collect();
+        let configs = presets
+            .iter()
+            .map(|path| self.preset(path, &[]))
+            .collect::<Result<Vec<_>>>()?;
+        // results[p][model] = per-seed (mse y1, mse y2, seconds)
+        let mut results = vec![vec![Vec::new(); presets.len()]; correlations.len()];
         let start = std::time::Instant::now();
         for (pi, &p) in correlations.iter().enumerate() {
             for seed in 1..=seeds {
-                for (ki, &kind) in kinds.iter().enumerate() {
-                    let config = self.config(
-                        format!("mmoe-synthetic-p{p}-{}-s{seed}", kind.name()),
-                        DataConfig::MmoeSynthetic {
-                            correlation: p,
-                            rows: ember_datasets::synthetic::mmoe_synthetic::DEFAULT_ROWS,
-                            seed,
-                        },
-                        tasks.clone(),
-                        model(kind),
-                        train(seed),
-                        BalanceConfig::Fixed,
-                    );
+                for (ki, path) in presets.iter().enumerate() {
+                    let kind = configs[ki].model.kind.name();
+                    let config = self.preset(
+                        path,
+                        &[
+                            format!("data.correlation={p:?}"),
+                            format!("data.seed={seed}"),
+                            format!("train.seed={seed}"),
+                            format!("name=\"mmoe-synthetic-p{p}-{kind}-s{seed}\""),
+                        ],
+                    )?;
                     let run = self.train(&config, &log)?;
                     let mse = |t: usize| run.summary.test.tasks[t].mse.unwrap_or(f64::NAN);
                     results[pi][ki].push((mse(0), mse(1), run.summary.train_seconds));
@@ -203,22 +197,43 @@ impl Bench {
             }
         }
         let wall = start.elapsed().as_secs_f64();
+        let (sb, mmoe, cgc) = (&configs[0], &configs[1], &configs[2]);
+        let t = &sb.train;
         let mut md = format!(
             "## mmoe-synthetic\n\nPROTOCOLS.md mmoe-synthetic: d = 100, 10,000 train / 1,000 test rows per p \
              (plus 1,000 validation rows for early stopping), seeds 1..={seeds} (each seed draws u1, u2 and the rows). \
-             Adam lr 1e-3, batch 128, ≤ 200 epochs, early stopping on mean validation MSE (patience 10). \
-             Shared-bottom: bottom [144] (the parameters of MMoE's experts and gates), MMoE: 8 experts [16], CGC: 2 task + 4 shared experts [16]; towers [8]; \
-             the dense input is projected to 64 by the shared feature layer. Test MSE, mean ± sample std over seeds; \
+             The presets `{}/{{shared_bottom,mmoe,cgc}}.toml` with p and the seed overridden: \
+             Adam lr {}, batch {}, ≤ {} epochs, early stopping on mean validation MSE (patience {}). \
+             Shared-bottom: bottom {:?}, MMoE: {} experts {:?}, CGC: {} task + {} shared experts {:?}; towers {:?}; \
+             the 100-dim input is projected to {} by the shared feature layer. Test MSE, mean ± sample std over seeds; \
              `gap` = shared-bottom − MMoE (mean of both tasks). Wall time {:.0} s for {} runs on {}.\n\n",
+            self.presets.display(),
+            t.lr,
+            t.batch_size,
+            t.epochs,
+            t.patience,
+            sb.model.bottom,
+            mmoe.model.experts,
+            mmoe.model.expert_hidden,
+            cgc.model.task_experts,
+            cgc.model.shared_experts,
+            cgc.model.expert_hidden,
+            sb.model.tower,
+            sb.model.embedding_dim,
             wall,
-            correlations.len() * kinds.len() * seeds as usize,
+            correlations.len() * presets.len() * seeds as usize,
             self.device
         );
+        if configs.iter().any(|c| c.train != *t) {
+            md.push_str(
+                "(The presets' training settings differ; the ones above are shared-bottom's.)\n\n",
+            );
+        }
         md.push_str("| p | shared-bottom y1 | y2 | MMoE y1 | y2 | CGC y1 | y2 | gap SB − MMoE | gap SB − CGC |\n|---|---|---|---|---|---|---|---|---|\n");
-        let mut series: Vec<Series> = kinds
+        let mut series: Vec<Series> = configs
             .iter()
-            .map(|k| Series {
-                name: k.name().into(),
+            .map(|c| Series {
+                name: c.model.kind.name().into(),
                 points: Vec::new(),
             })
             .collect();
@@ -230,7 +245,7 @@ impl Bench {
                     .map(|r: &(f64, f64, f64)| (r.0 + r.1) / 2.0)
                     .collect()
             };
-            for ki in 0..kinds.len() {
+            for ki in 0..presets.len() {
                 let y1: Vec<f64> = results[pi][ki].iter().map(|r| r.0).collect();
                 let y2: Vec<f64> = results[pi][ki].iter().map(|r| r.1).collect();
                 row.push_str(&format!(" {} | {} |", pm(&y1, 3), pm(&y2, 3)));

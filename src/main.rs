@@ -170,6 +170,10 @@ enum Command {
         /// Where the real data lives (default ../shared/data).
         #[arg(long, default_value = "../shared/data")]
         data_root: PathBuf,
+        /// The mmoe-synthetic presets (`shared_bottom.toml`, `mmoe.toml`,
+        /// `cgc.toml`) the sweep runs with p and the seed overridden.
+        #[arg(long, default_value = "configs/mmoe-synthetic")]
+        mmoe_presets: PathBuf,
     },
 }
 
@@ -382,7 +386,8 @@ fn run(cli: Cli) -> Result<()> {
             out,
             device,
             data_root,
-        } => bench_mtl::run(experiment, seeds, &out, device, &data_root),
+            mmoe_presets,
+        } => bench_mtl::run(experiment, seeds, &out, device, &data_root, &mmoe_presets),
         Command::Serve(args) => serving::serve(args),
         Command::BenchServing(args) => serving::bench_serving(args),
         Command::LoadTest(args) => serving::load_test(args),

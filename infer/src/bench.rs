@@ -169,7 +169,8 @@ fn model_and_preprocessor(
     let model = config
         .model
         .init(&data.layout, &device)
-        .map_err(anyhow::Error::msg)?;
+        .map_err(anyhow::Error::msg)?
+        .for_inference();
     Ok((
         model,
         pre,

@@ -64,7 +64,7 @@ impl Predictor {
         let model = config
             .init(&manifest.layout, &device)
             .map_err(anyhow::Error::msg)?;
-        let model = load_bpk(model, &dir.join(WEIGHTS_BPK))?;
+        let model = load_bpk(model, &dir.join(WEIGHTS_BPK))?.for_inference();
         Ok(Self {
             dir: dir.to_owned(),
             manifest,

@@ -23,17 +23,7 @@ const ROW_SPARSE_BPK: &str = "row_sparse.bpk";
 const ROW_SPARSE_TABLES: &str = "row_sparse_tables.json";
 
 use crate::early_stopping::EarlyStopping;
-use crate::evaluate::EvalMetrics;
-
-/// What one finished epoch measured.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EpochRecord {
-    pub epoch: usize,
-    pub train_loss: f64,
-    pub valid: EvalMetrics,
-    pub seconds: f64,
-    pub samples_per_second: f64,
-}
+use crate::epoch::EpochRecord;
 
 /// Everything besides weights that a resumed run needs; `R` is what one
 /// epoch records (ranking and retrieval runs measure different things).

@@ -1,6 +1,7 @@
 //! A run's configuration: one TOML file (data + model + training) that CLI
 //! flags may override key by key.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -61,6 +62,9 @@ pub struct TrainConfig {
     /// L2 penalty λ on the embedding rows each batch touches (λ/B · Σ‖e‖²);
     /// needs `embedding_update = "row_sparse"`. 0 = off.
     pub embedding_l2: f64,
+    /// Id dropout (`crate::id_dropout`): categorical field name → probability
+    /// that a training row's id is replaced by the field's OOV id. Empty = off.
+    pub id_dropout: BTreeMap<String, f64>,
 }
 
 impl Default for TrainConfig {
@@ -77,6 +81,7 @@ impl Default for TrainConfig {
             seed: 42,
             embedding_update: EmbeddingUpdate::Dense,
             embedding_l2: 0.0,
+            id_dropout: BTreeMap::new(),
         }
     }
 }

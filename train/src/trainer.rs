@@ -6,20 +6,21 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use burn::module::Module;
-use burn::prelude::*;
 use ember_datasets::registry::PreparedData;
 use ember_models::Batch;
 use ember_models::artifact::{load_bpk, save_bpk};
 use ember_models::device::{DeviceChoice, select_device};
-use rand::seq::SliceRandom;
-use rand::{SeedableRng, rngs::SmallRng};
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{Checkpoint, EpochRecord, TrainState};
+use crate::checkpoint::{Checkpoint, TrainState};
 use crate::config::{Monitor, RunConfig};
 use crate::early_stopping::epoch_bar;
+use crate::epoch::{
+    EpochPlan, EpochRecord, LossSum, best_valid, epoch_rng, log_epoch, shuffle_rows,
+};
 use crate::evaluate::{EvalMetrics, evaluate};
 use crate::export::export_artifact;
+use crate::id_dropout::IdDropout;
 use crate::step::Stepper;
 
 #[derive(Debug, Clone, Default)]
@@ -94,42 +95,33 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
         "training"
     );
 
+    let id_dropout = IdDropout::new(&data.layout, &train_cfg.id_dropout)?;
     let n = data.train.num_rows;
     let mut order: Vec<usize> = (0..n).collect();
     let run_start = Instant::now();
     let mut trained_samples = 0usize;
-    let mut epochs_this_call = 0usize;
-    let mut finished = true;
-    while state.epochs_done < train_cfg.epochs && !state.stopping.exhausted(train_cfg.patience) {
-        if options.max_epochs_this_call == Some(epochs_this_call) {
-            finished = false;
-            break;
-        }
-        let epoch = state.epochs_done + 1;
-        // Seeded by epoch, so a resumed run sees the same order it would have.
-        order.sort_unstable();
-        order.shuffle(&mut SmallRng::seed_from_u64(
-            train_cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9),
-        ));
+    let mut plan = EpochPlan::new(train_cfg.epochs, train_cfg.patience, options);
+    while let Some(epoch) = plan.next(state.epochs_done, &state.stopping) {
+        shuffle_rows(&mut order, &mut epoch_rng(train_cfg.seed, epoch));
+        // A stream of its own, so turning id dropout on leaves the order as it was.
+        let mut dropout_rng = epoch_rng(!train_cfg.seed, epoch);
         let bar = epoch_bar(n, epoch, "rows");
         let epoch_start = Instant::now();
-        // Summed on the device and read once per epoch: no host sync per step.
-        let mut loss_sum: Option<Tensor<1>> = None;
-        let mut steps = 0usize;
+        let mut loss_sum = LossSum::default();
         for rows in order.chunks(train_cfg.batch_size) {
-            let batch = Batch::from_rows(&data.train, rows, &train_device);
+            let batch = match &id_dropout {
+                Some(dropout) => {
+                    let dropped = dropout.take(&data.train, rows, &mut dropout_rng);
+                    Batch::from_rows(&dropped, &Vec::from_iter(0..rows.len()), &train_device)
+                }
+                None => Batch::from_rows(&data.train, rows, &train_device),
+            };
             let loss;
             (model, loss) = stepper.step(model, batch);
-            loss_sum = Some(match loss_sum {
-                Some(sum) => sum + loss,
-                None => loss,
-            });
-            steps += 1;
+            loss_sum.add(loss);
             bar.inc(rows.len() as u64);
         }
-        let train_loss = loss_sum
-            .map(|s| s.into_scalar::<f32>() as f64 / steps as f64)
-            .unwrap_or(f64::NAN);
+        let train_loss = loss_sum.means(1)[0];
         let seconds = epoch_start.elapsed().as_secs_f64();
         bar.finish_and_clear();
         trained_samples += n;
@@ -155,22 +147,16 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
             best = state.stopping.best_epoch,
             "epoch done"
         );
-        append_line(&metrics_log, &serde_json::to_string(&record)?)?;
-        state.history.push(record);
+        log_epoch(&metrics_log, &mut state.history, record)?;
         state.epochs_done = epoch;
         checkpoint.save(&model, &stepper.optim, stepper.row_sparse.as_ref(), &state)?;
-        epochs_this_call += 1;
     }
+    let finished = plan.finished();
     let train_seconds = run_start.elapsed().as_secs_f64();
 
     // The best epoch's weights, in inference mode, on the plain device.
     let best = load_bpk(model.valid(), &best_path)?;
-    let valid = state
-        .history
-        .iter()
-        .find(|r| r.epoch == state.stopping.best_epoch)
-        .map(|r| r.valid.clone())
-        .unwrap_or_default();
+    let valid = best_valid(&state.history, state.stopping.best_epoch);
     let test = evaluate(&best, &data.test, train_cfg.eval_batch_size, &device);
     tracing::info!(best_epoch = state.stopping.best_epoch, test = %test, "test split");
     let artifact = run_dir.join("artifact");
@@ -191,14 +177,4 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
         export_artifact(&artifact, config, data, &best, &summary, device_used)?;
     }
     Ok(summary)
-}
-
-pub(crate) fn append_line(path: &std::path::Path, line: &str) -> Result<()> {
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    writeln!(file, "{line}").with_context(|| format!("writing {}", path.display()))
 }

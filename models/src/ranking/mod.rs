@@ -178,6 +178,26 @@ impl RankingModel {
 }
 
 impl RankingModel {
+    /// The same model prepared for scoring: batch norms folded into the
+    /// linear layers before them (`Mlp::fold_batch_norm`). Not for training.
+    pub fn for_inference(self) -> Self {
+        match self {
+            RankingModel::WideDeep(m) => RankingModel::WideDeep(WideDeep {
+                deep: m.deep.fold_batch_norm(),
+                ..m
+            }),
+            RankingModel::DeepFm(m) => RankingModel::DeepFm(DeepFm {
+                deep: m.deep.fold_batch_norm(),
+                ..m
+            }),
+            RankingModel::Nfm(m) => RankingModel::Nfm(Nfm {
+                deep: m.deep.fold_batch_norm(),
+                ..m
+            }),
+            other => other,
+        }
+    }
+
     /// Click probabilities for every row of `data`, in order, scored in batches
     /// of `batch_size` on `device` (no autodiff).
     pub fn predict_proba(

@@ -7,14 +7,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use burn::module::Module;
-use burn::prelude::*;
 use ember_datasets::registry::PreparedData;
 use ember_models::Batch;
 use ember_models::artifact::{load_bpk, save_bpk};
 use ember_models::device::{DeviceChoice, select_device};
 use ember_models::multitask::{TaskGraph, TaskKind, TaskPredictions};
-use rand::seq::SliceRandom;
-use rand::{SeedableRng, rngs::SmallRng};
 use serde::{Deserialize, Serialize};
 
 use super::artifact::export_artifact;
@@ -26,8 +23,9 @@ use super::step::step_gradients;
 use crate::checkpoint::Checkpoint;
 use crate::config::Monitor;
 use crate::early_stopping::{EarlyStopping, epoch_bar};
+use crate::epoch::{EpochLine, EpochPlan, LossSum, best_valid, epoch_rng, log_epoch, shuffle_rows};
 use crate::step::dense_optimizer;
-use crate::trainer::{FitOptions, append_line};
+use crate::trainer::FitOptions;
 
 /// What one finished epoch measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +38,16 @@ pub struct MultiTaskEpoch {
     pub valid: MultiTaskMetrics,
     pub seconds: f64,
     pub samples_per_second: f64,
+}
+
+impl EpochLine for MultiTaskEpoch {
+    type Valid = MultiTaskMetrics;
+    fn epoch(&self) -> usize {
+        self.epoch
+    }
+    fn valid(&self) -> &MultiTaskMetrics {
+        &self.valid
+    }
 }
 
 /// Everything besides weights that a resumed multi-task run needs.
@@ -144,43 +152,20 @@ pub fn fit(
     let mut order: Vec<usize> = (0..n).collect();
     let run_start = Instant::now();
     let mut trained_samples = 0usize;
-    let mut epochs_this_call = 0usize;
-    let mut finished = true;
-    while state.epochs_done < train_cfg.epochs && !state.stopping.exhausted(train_cfg.patience) {
-        if options.max_epochs_this_call == Some(epochs_this_call) {
-            finished = false;
-            break;
-        }
-        let epoch = state.epochs_done + 1;
-        order.sort_unstable();
-        order.shuffle(&mut SmallRng::seed_from_u64(
-            train_cfg.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9),
-        ));
+    let mut plan = EpochPlan::new(train_cfg.epochs, train_cfg.patience, options);
+    while let Some(epoch) = plan.next(state.epochs_done, &state.stopping) {
+        shuffle_rows(&mut order, &mut epoch_rng(train_cfg.seed, epoch));
         let bar = epoch_bar(n, epoch, "rows");
         let epoch_start = Instant::now();
-        let mut loss_sum: Option<Tensor<1>> = None;
-        let mut steps = 0usize;
+        let mut loss_sum = LossSum::default();
         for rows in order.chunks(train_cfg.batch_size) {
             let batch = Batch::from_rows(&data.train, rows, &train_device);
             let step = step_gradients(&model, &batch, &mut state.balancer);
-            loss_sum = Some(match loss_sum {
-                Some(sum) => sum + step.losses,
-                None => step.losses,
-            });
+            loss_sum.add(step.losses);
             model = optim.step(train_cfg.lr, model, step.grads);
-            steps += 1;
             bar.inc(rows.len() as u64);
         }
-        let train_losses: Vec<f64> = loss_sum
-            .map(|s| {
-                s.into_data()
-                    .try_to_vec::<f32>()
-                    .expect("f32")
-                    .iter()
-                    .map(|&l| f64::from(l) / steps as f64)
-                    .collect()
-            })
-            .unwrap_or_else(|| vec![f64::NAN; t_count]);
+        let train_losses = loss_sum.means(t_count);
         let seconds = epoch_start.elapsed().as_secs_f64();
         bar.finish_and_clear();
         trained_samples += n;
@@ -212,21 +197,15 @@ pub fn fit(
             best = state.stopping.best_epoch,
             "epoch done"
         );
-        append_line(&metrics_log, &serde_json::to_string(&record)?)?;
-        state.history.push(record);
+        log_epoch(&metrics_log, &mut state.history, record)?;
         state.epochs_done = epoch;
         checkpoint.save(&model, &optim, None, &state)?;
-        epochs_this_call += 1;
     }
+    let finished = plan.finished();
     let train_seconds = run_start.elapsed().as_secs_f64();
 
     let best = load_bpk(model.valid(), &best_path)?;
-    let valid = state
-        .history
-        .iter()
-        .find(|r| r.epoch == state.stopping.best_epoch)
-        .map(|r| r.valid.clone())
-        .unwrap_or_default();
+    let valid = best_valid(&state.history, state.stopping.best_epoch);
     let test_predictions = best.predict(&data.test, train_cfg.eval_batch_size, &device);
     let test = MultiTaskMetrics::of(&graph, &test_predictions, &data.test);
     tracing::info!(best_epoch = state.stopping.best_epoch, test = %test, "test split");

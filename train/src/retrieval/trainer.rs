@@ -14,8 +14,6 @@ use ember_datasets::{EvalSplit, RetrievalData};
 use ember_models::artifact::{load_bpk, save_bpk};
 use ember_models::device::{DeviceChoice, select_device};
 use ember_models::{Batch, TwoTower};
-use rand::seq::SliceRandom;
-use rand::{SeedableRng, rngs::SmallRng};
 use serde::{Deserialize, Serialize};
 
 use super::config::{RetrievalLoss, RetrievalRunConfig};
@@ -25,17 +23,13 @@ use super::loss::{pointwise_bce, sampled_softmax};
 use super::negatives::NegativeSource;
 use crate::checkpoint::{Checkpoint, TrainState};
 use crate::early_stopping::epoch_bar;
-use crate::trainer::{FitOptions, append_line};
+use crate::epoch::{
+    EpochPlan, EpochRecord, LossSum, best_valid, epoch_rng, log_epoch, shuffle_rows,
+};
+use crate::trainer::FitOptions;
 
-/// What one finished epoch measured.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RetrievalEpoch {
-    pub epoch: usize,
-    pub train_loss: f64,
-    pub valid: RetrievalMetrics,
-    pub seconds: f64,
-    pub samples_per_second: f64,
-}
+/// What one retrieval epoch measured.
+pub type RetrievalEpoch = EpochRecord<RetrievalMetrics>;
 
 /// What a finished retrieval run reports.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -117,22 +111,14 @@ pub fn fit_retrieval(
     let mut order: Vec<usize> = (0..n).collect();
     let run_start = Instant::now();
     let mut trained = 0usize;
-    let mut epochs_this_call = 0usize;
-    let mut finished = true;
-    while state.epochs_done < t.epochs && !state.stopping.exhausted(t.patience) {
-        if options.max_epochs_this_call == Some(epochs_this_call) {
-            finished = false;
-            break;
-        }
-        let epoch = state.epochs_done + 1;
-        // Seeded by epoch, so a resumed run sees the same batches it would have.
-        let mut rng = SmallRng::seed_from_u64(t.seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9));
-        order.sort_unstable();
-        order.shuffle(&mut rng);
+    let mut plan = EpochPlan::new(t.epochs, t.patience, options);
+    while let Some(epoch) = plan.next(state.epochs_done, &state.stopping) {
+        // The epoch's stream also draws the extra negatives.
+        let mut rng = epoch_rng(t.seed, epoch);
+        shuffle_rows(&mut order, &mut rng);
         let bar = epoch_bar(n, epoch, "examples");
         let epoch_start = Instant::now();
-        let mut loss_sum: Option<Tensor<1>> = None;
-        let mut steps = 0usize;
+        let mut loss_sum = LossSum::default();
         for rows in order.chunks(t.batch_size) {
             let positives: Vec<u32> = rows.iter().map(|&r| data.train_items[r]).collect();
             let extra = negatives.sample(t.extra_negatives, &mut rng);
@@ -150,19 +136,12 @@ pub fn fit_retrieval(
                 RetrievalLoss::Softmax => sampled_softmax(scores, &masks, t.logq),
                 RetrievalLoss::Bce => pointwise_bce(scores, &masks),
             };
-            let detached = loss.clone().detach();
-            loss_sum = Some(match loss_sum {
-                Some(sum) => sum + detached,
-                None => detached,
-            });
+            loss_sum.add(loss.clone().detach());
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(t.lr, model, grads);
-            steps += 1;
             bar.inc(rows.len() as u64);
         }
-        let train_loss = loss_sum
-            .map(|s| s.into_scalar::<f32>() as f64 / steps as f64)
-            .unwrap_or(f64::NAN);
+        let train_loss = loss_sum.means(1)[0];
         let seconds = epoch_start.elapsed().as_secs_f64();
         bar.finish_and_clear();
         trained += n;
@@ -195,21 +174,15 @@ pub fn fit_retrieval(
             best = state.stopping.best_epoch,
             "epoch done"
         );
-        append_line(&metrics_log, &serde_json::to_string(&record)?)?;
-        state.history.push(record);
+        log_epoch(&metrics_log, &mut state.history, record)?;
         state.epochs_done = epoch;
         checkpoint.save(&model, &optim, None, &state)?;
-        epochs_this_call += 1;
     }
+    let finished = plan.finished();
     let train_seconds = run_start.elapsed().as_secs_f64();
 
     let best = load_bpk(model.valid(), &best_path)?;
-    let valid = state
-        .history
-        .iter()
-        .find(|r| r.epoch == state.stopping.best_epoch)
-        .map(|r| r.valid.clone())
-        .unwrap_or_default();
+    let valid = best_valid(&state.history, state.stopping.best_epoch);
     let (test, items) = measure(&best, data, &data.test, &t.ks, t.eval_batch_size, &device)?;
     let popular_valid = evaluate_most_popular(&data.valid, &data.item_counts, &t.ks);
     let popular_test = evaluate_most_popular(&data.test, &data.item_counts, &t.ks);

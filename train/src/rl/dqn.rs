@@ -28,6 +28,7 @@ use super::export::export_mixer;
 use super::replay::{Episode, EpisodeBatch, EpisodeReplay};
 use super::reward::RewardConfig;
 use super::schedule::EpsilonGreedy;
+use crate::epoch::append_line;
 
 /// One validation of the greedy policy (a line of `metrics.jsonl`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -176,16 +177,6 @@ fn progress(total: usize) -> ProgressBar {
         )
         .expect("valid template"),
     )
-}
-
-fn append_line(path: &std::path::Path, line: &str) -> Result<()> {
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    writeln!(file, "{line}").with_context(|| format!("writing {}", path.display()))
 }
 
 /// Trains the mixer `config` describes on simulator `sim`, keeps the
