@@ -287,23 +287,57 @@ pub fn report(results: &[BenchResult]) -> String {
             ));
         }
     }
-    let sparse: Vec<&BenchResult> = results
+    out.push_str(&vocab_scaling(results));
+    out
+}
+
+/// Row-sparse step time at the largest vocabulary over the smallest. A size
+/// may be listed more than once (`--vocab 10000,10000000,10000,10000000`, to
+/// interleave against drift); each size then counts with the median of its
+/// runs, and every run's time is listed.
+fn vocab_scaling(results: &[BenchResult]) -> String {
+    let mut by_size: std::collections::BTreeMap<usize, Vec<f64>> = Default::default();
+    for r in results
         .iter()
         .filter(|r| r.embedding_update == EmbeddingUpdate::RowSparse)
-        .collect();
-    if let (Some(small), Some(large)) = (
-        sparse.iter().min_by_key(|r| r.vocab_rows),
-        sparse.iter().max_by_key(|r| r.vocab_rows),
-    ) && small.vocab_rows != large.vocab_rows
     {
-        out.push_str(&format!(
-            "row-sparse step time, vocab {} -> {}: {:.2}x\n",
-            small.vocab_rows,
-            large.vocab_rows,
-            large.train_step_ms / small.train_step_ms
-        ));
+        by_size
+            .entry(r.vocab_rows)
+            .or_default()
+            .push(r.train_step_ms);
     }
-    out
+    let (Some((&small, small_ms)), Some((&large, large_ms))) =
+        (by_size.first_key_value(), by_size.last_key_value())
+    else {
+        return String::new();
+    };
+    if small == large {
+        return String::new();
+    }
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        }
+    };
+    let list = |v: &[f64]| {
+        v.iter()
+            .map(|ms| format!("{ms:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "row-sparse step time, vocab {small} -> {large}: {:.2}x (median ms of {} run(s) [{}] -> {} run(s) [{}])\n",
+        median(large_ms) / median(small_ms),
+        small_ms.len(),
+        list(small_ms),
+        large_ms.len(),
+        list(large_ms),
+    )
 }
 
 pub fn write_json(results: &[BenchResult], path: &Path) -> Result<()> {
@@ -316,6 +350,40 @@ pub fn write_json(results: &[BenchResult], path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sparse_run(vocab_rows: usize, train_step_ms: f64) -> BenchResult {
+        BenchResult {
+            device: "flex".into(),
+            embedding_update: EmbeddingUpdate::RowSparse,
+            batch_size: 4096,
+            vocab_rows,
+            train_step_ms,
+            train_samples_per_s: 0.0,
+            infer_samples_per_s: 0.0,
+            peak_memory_bytes: None,
+            memory_source: String::new(),
+        }
+    }
+
+    #[test]
+    fn vocab_scaling_takes_the_median_of_repeated_sizes() {
+        let runs = [
+            sparse_run(10_000, 200.0),
+            sparse_run(10_000_000, 330.0),
+            sparse_run(1_000_000, 999.0),
+            sparse_run(10_000, 300.0),
+            sparse_run(10_000_000, 320.0),
+            sparse_run(10_000, 250.0),
+        ];
+        let line = vocab_scaling(&runs);
+        // medians 250 (10 k) and 325 (10 M): 1.30x; the 1 M run is not an end.
+        assert!(
+            line.starts_with("row-sparse step time, vocab 10000 -> 10000000: 1.30x"),
+            "{line}"
+        );
+        assert!(line.contains("[200.0, 300.0, 250.0]"), "{line}");
+        assert_eq!(vocab_scaling(&runs[..1]), "");
+    }
 
     #[test]
     fn scaled_vocab_hits_the_total_and_keeps_every_field() {
