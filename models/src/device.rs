@@ -88,3 +88,10 @@ pub fn select_device(choice: DeviceChoice) -> (Device, DeviceChoice) {
         DeviceChoice::Wgpu => (Device::wgpu(DeviceKind::DefaultDevice), DeviceChoice::Wgpu),
     }
 }
+
+/// Whether `device` is one of Burn's CPU backends (flex, ndarray). Read from
+/// the device's debug name because Burn 0.22 exposes no backend query on `Device`.
+pub fn is_cpu(device: &Device) -> bool {
+    let name = format!("{device:?}");
+    name.contains("Flex") || name.contains("NdArray")
+}

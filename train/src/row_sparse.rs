@@ -22,6 +22,7 @@ use anyhow::{Context, Result};
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::prelude::*;
 use burn::tensor::{Gradients, IndexingUpdateOp};
+use ember_models::device::is_cpu;
 use ember_models::layers::GatheredRows;
 use serde::{Deserialize, Serialize};
 
@@ -74,7 +75,7 @@ fn write_rows<const D: usize>(
     unique: &Tensor<1, Int>,
     rows: Tensor<D>,
 ) -> Tensor<D> {
-    if on_cpu_backend(&table.device()) {
+    if is_cpu(&table.device()) {
         table.select_assign(0, unique.clone(), rows, IndexingUpdateOp::Assign)
     } else {
         let u = unique.dims()[0];
@@ -84,13 +85,6 @@ fn write_rows<const D: usize>(
             IndexingUpdateOp::Assign,
         )
     }
-}
-
-/// Whether `device` is one of Burn's CPU backends (flex, ndarray). Read from
-/// the device's debug name because Burn 0.22 exposes no backend query on `Device`.
-fn on_cpu_backend(device: &Device) -> bool {
-    let name = format!("{device:?}");
-    name.contains("Flex") || name.contains("NdArray")
 }
 
 pub struct RowSparseOptimizer {
