@@ -13,7 +13,6 @@
 //! Each section is written as `<experiment>.md` (+ JSON lines of every run)
 //! under the output directory, and `REPORT.md` joins the sections present.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -25,6 +24,7 @@ use ember_models::multitask::TaskSpec;
 use ember_models::{MultiTaskConfig, MultiTaskKind};
 use ember_train::FitOptions;
 use ember_train::config::{AnyRunConfig, TrainConfig};
+use ember_train::epoch::append_line;
 use ember_train::metrics::{auc, rmse};
 use ember_train::multitask::{
     BalanceConfig, FusionConfig, MultiTaskFamily, MultiTaskRun, MultiTaskRunConfig, fit,
@@ -132,12 +132,7 @@ impl Bench {
     fn train(&self, config: &MultiTaskRunConfig, log: &Path) -> Result<MultiTaskRun> {
         let data = load(&config.data)?;
         let run = fit(config, &data, &FitOptions::default())?;
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .with_context(|| format!("opening {}", log.display()))?;
-        writeln!(file, "{}", serde_json::to_string(&run.summary)?)?;
+        append_line(log, &serde_json::to_string(&run.summary)?)?;
         eprintln!(
             "[bench-mtl] {}: test {} ({:.1}s)",
             config.name, run.summary.test, run.summary.train_seconds

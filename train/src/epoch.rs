@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use burn::prelude::*;
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::SmallRng};
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize};
 
 use crate::early_stopping::EarlyStopping;
 use crate::evaluate::EvalMetrics;
@@ -26,13 +26,13 @@ pub struct EpochRecord<V = EvalMetrics> {
 }
 
 /// An epoch's line in `metrics.jsonl` and in the checkpointed history.
-pub trait EpochLine: Serialize + DeserializeOwned {
+pub trait EpochLine: Serialize {
     type Valid: Clone + Default;
     fn epoch(&self) -> usize;
     fn valid(&self) -> &Self::Valid;
 }
 
-impl<V: Clone + Default + Serialize + DeserializeOwned> EpochLine for EpochRecord<V> {
+impl<V: Clone + Default + Serialize> EpochLine for EpochRecord<V> {
     type Valid = V;
     fn epoch(&self) -> usize {
         self.epoch
