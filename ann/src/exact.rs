@@ -8,7 +8,7 @@ use std::collections::BinaryHeap;
 use anyhow::Result;
 
 use crate::Neighbour;
-use crate::vectors::{VectorSet, dot};
+use crate::vectors::{VectorSet, dots};
 
 /// Orders by score, then prefers the lower id, so ties break deterministically.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,10 +40,13 @@ pub fn exact_top_k(
     exclude: impl Fn(u32) -> bool,
 ) -> Result<Vec<Neighbour>> {
     vectors.check_query(query)?;
+    // Every score in one SIMD matrix-vector product, then the heap.
+    let mut scores = vec![0f32; vectors.len()];
+    dots(query, vectors.as_slice(), &mut scores);
     Ok(top_k_by(
         vectors.len(),
         k,
-        |id| dot(query, vectors.row(id as usize)),
+        |id| scores[id as usize],
         exclude,
     ))
 }
@@ -82,6 +85,7 @@ pub fn top_k_by(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vectors::dot;
 
     #[test]
     fn matches_a_full_sort_and_honours_exclusions() {

@@ -151,9 +151,80 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+/// `out[i] = query · rows[i]` for every row of the row-major `rows`
+/// (`out.len()` rows of `query.len()` values): a matrix-vector product.
+///
+/// Dispatched at run time by `pulp` to the widest SIMD the CPU offers
+/// (AVX2 + FMA on today's x86-64): ember is built for the baseline x86-64
+/// target, whose SSE2 is half as wide and has no fused multiply-add, and a
+/// global `-C target-cpu=native` would tie the binary to the build machine.
+pub fn dots(query: &[f32], rows: &[f32], out: &mut [f32]) {
+    assert_eq!(
+        rows.len(),
+        query.len() * out.len(),
+        "dots: {} values are not {} rows of dimension {}",
+        rows.len(),
+        out.len(),
+        query.len()
+    );
+    if query.is_empty() {
+        out.fill(0.0);
+        return;
+    }
+    pulp::Arch::new().dispatch(Dots { query, rows, out });
+}
+
+struct Dots<'a> {
+    query: &'a [f32],
+    rows: &'a [f32],
+    out: &'a mut [f32],
+}
+
+impl pulp::WithSimd for Dots<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
+        let dim = self.query.len();
+        let (query, query_tail) = S::as_simd_f32s(self.query);
+        for (row, out) in self.rows.chunks_exact(dim).zip(self.out.iter_mut()) {
+            let (row, row_tail) = S::as_simd_f32s(row);
+            // Two accumulators so consecutive FMAs do not wait on each other.
+            let (mut even, mut odd) = (simd.splat_f32s(0.0), simd.splat_f32s(0.0));
+            let mut pairs = query.chunks_exact(2).zip(row.chunks_exact(2));
+            for (q, r) in &mut pairs {
+                even = simd.mul_add_e_f32s(q[0], r[0], even);
+                odd = simd.mul_add_e_f32s(q[1], r[1], odd);
+            }
+            if query.len() % 2 == 1 {
+                even = simd.mul_add_e_f32s(query[query.len() - 1], row[row.len() - 1], even);
+            }
+            let tail: f32 = query_tail.iter().zip(row_tail).map(|(q, r)| q * r).sum();
+            *out = simd.reduce_sum_f32s(simd.add_f32s(even, odd)) + tail;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dots_match_dot_for_any_dimension() {
+        for dim in [1, 3, 8, 9, 16, 17, 64, 67] {
+            let rows: Vec<f32> = (0..5 * dim).map(|i| (i as f32 * 0.37).sin()).collect();
+            let query: Vec<f32> = (0..dim).map(|i| (i as f32 * 1.3).cos()).collect();
+            let mut out = vec![f32::NAN; 5];
+            dots(&query, &rows, &mut out);
+            for (row, got) in rows.chunks_exact(dim).zip(&out) {
+                let want = dot(&query, row);
+                assert!(
+                    (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                    "dim {dim}: {got} vs {want}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn dot_matches_the_definition_for_any_length() {

@@ -176,8 +176,16 @@ fn model_and_preprocessor(
         pre,
         device,
         format!(
-            "{} (untrained weights of {})",
+            "{}, embedding {}, MLP {} (untrained weights of {})",
             config.model.kind.name(),
+            config.model.embedding_dim,
+            config
+                .model
+                .hidden
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join("-"),
             options.preset.display()
         ),
     ))

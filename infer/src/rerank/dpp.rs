@@ -10,13 +10,14 @@
 //! [`fast_greedy_map`] is Algorithm 1 of Chen, Zhang & Zhou (NeurIPS 2018):
 //! the greedy choice `argmax log det(L_{Y∪{i}})` needs only `d_i²`, the
 //! squared last diagonal entry of the Cholesky factor of `L_{Y∪{i}}`, and
-//! each selection updates every `d_i²` with one new Cholesky column:
-//! `O(N·k·(dim + k))` for `k` of `N`, never materialising `L`.
+//! each selection updates every `d_i²` with one new Cholesky column, here
+//! computed from the kernel's factor: `O(N·k·dim)` for `k` of `N`, never
+//! materialising `L`.
 //! [`naive_greedy_map`] recomputes every log-determinant from scratch; it is
 //! the reference the fast one is tested and benchmarked against.
 
 use anyhow::{Result, bail};
-use ember_ann::vectors::dot;
+use ember_ann::vectors::{dot, dots};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -139,25 +140,36 @@ const CHUNK: usize = 512;
 
 /// Greedy MAP by incremental Cholesky updates (Chen et al., Algorithm 1):
 /// up to `k` indices in selection order.
+///
+/// Each selection of `j` adds one column to the Cholesky factor of the
+/// selection's kernel, `e_i = (L_ji − ⟨c_j, c_i⟩) / d_j` for every
+/// candidate `i`, and lowers `d_i² −= e_i²`. Algorithm 1 computes `e` from
+/// the stored columns, `O(N·t)` more work at the `t`-th step. Our kernel
+/// has a factor, `L_ij = q_i q_j ⟨w_i, w_j⟩` with `w_i = (v_i, √jitter·δ_i)`,
+/// so the same column is `e_i = q_i ⟨u, w_i⟩` for `u` the Gram-Schmidt
+/// direction that `w_j` adds to the span of the selected `w`'s (expand
+/// `⟨c_j, c_i⟩` as a sum over that orthonormal basis). For an unselected
+/// `i` the jitter coordinate of `w_i` is outside the span, so
+/// `e_i = q_i ⟨u_v, v_i⟩`: one matrix-vector product `V u_v` per selection,
+/// `O(N·dim)`, and no stored columns at all.
 pub fn fast_greedy_map(kernel: &DppKernel, k: usize, epsilon: f32) -> Vec<usize> {
     let n = kernel.len();
     let k = k.min(n);
     if k == 0 {
         return Vec::new();
     }
-    // cols[p][i]: candidate i's p-th Cholesky entry. Stored by column so
-    // that each selection's update is `t` contiguous axpys over all
-    // candidates, which the compiler vectorises (a row layout needs a short
-    // dot product per candidate instead).
-    let mut cols: Vec<Vec<f32>> = Vec::with_capacity(k);
+    let dim = kernel.dim;
     let mut d2: Vec<f32> = (0..n).map(|i| kernel.entry(i, i)).collect();
     let mut open = vec![true; n];
     let mut selected = Vec::with_capacity(k);
+    let mut basis = SelectionBasis::new(dim, kernel.jitter.sqrt(), k);
+    let mut e = vec![0f32; n];
     let Some(mut j) = argmax_where(&d2, |_| true) else {
         return selected;
     };
     loop {
-        if d2[j] < epsilon {
+        // Also stops on NaN and on an exact 0 with epsilon 0.
+        if d2[j].is_nan() || d2[j] <= 0.0 || d2[j] < epsilon {
             break;
         }
         selected.push(j);
@@ -165,45 +177,80 @@ pub fn fast_greedy_map(kernel: &DppKernel, k: usize, epsilon: f32) -> Vec<usize>
         if selected.len() == k {
             break;
         }
-        // e_i = (L_ji − Σ_p c_p[j] · c_p[i]) / d_j for every open i (i ≠ j,
-        // so no jitter term); closed candidates get 0 and are never read.
+        let u = basis.push(kernel.vector(j));
         // Candidates are independent here: chunks of them go to the cores.
-        let (vj, qj) = (kernel.vector(j), kernel.quality[j]);
-        let weights: Vec<f32> = cols.iter().map(|col| col[j]).collect();
-        let inv_dj = 1.0 / d2[j].sqrt();
-        let mut e = vec![0f32; n];
+        let update = |base: usize, e: &mut [f32], d2: &mut [f32]| {
+            let rows = &kernel.vectors[base * dim..(base + e.len()) * dim];
+            dots(u, rows, e);
+            for (o, (ei, d)) in e.iter().zip(d2.iter_mut()).enumerate() {
+                if open[base + o] {
+                    let c = kernel.quality[base + o] * ei;
+                    *d -= c * c;
+                }
+            }
+        };
         e.par_chunks_mut(CHUNK)
             .zip(d2.par_chunks_mut(CHUNK))
             .enumerate()
-            .for_each(|(chunk, (e, d2))| {
-                let base = chunk * CHUNK;
-                for (o, ei) in e.iter_mut().enumerate() {
-                    let i = base + o;
-                    if open[i] {
-                        *ei = qj * dot(vj, kernel.vector(i)) * kernel.quality[i];
-                    }
-                }
-                for (col, &w) in cols.iter().zip(&weights) {
-                    for (ei, ci) in e.iter_mut().zip(&col[base..]) {
-                        *ei -= w * ci;
-                    }
-                }
-                for (o, (ei, d)) in e.iter_mut().zip(d2.iter_mut()).enumerate() {
-                    if open[base + o] {
-                        *ei *= inv_dj;
-                        *d -= *ei * *ei;
-                    } else {
-                        *ei = 0.0;
-                    }
-                }
-            });
-        cols.push(e);
+            .for_each(|(chunk, (e, d2))| update(chunk * CHUNK, e, d2));
         match argmax_where(&d2, |i| open[i]) {
             Some(next) => j = next,
             None => break,
         }
     }
     selected
+}
+
+/// An orthonormal basis of the selected items' `w = (v, √jitter·δ)`, in
+/// selection order. A basis vector has an item-vector part (`dim` values)
+/// and a jitter part, which is nonzero only on the coordinates of items
+/// selected so far (the `p`-th vector has `p + 1` of them).
+struct SelectionBasis {
+    dim: usize,
+    sqrt_jitter: f32,
+    vector_parts: Vec<f32>,
+    jitter_parts: Vec<Vec<f32>>,
+}
+
+impl SelectionBasis {
+    fn new(dim: usize, sqrt_jitter: f32, capacity: usize) -> Self {
+        Self {
+            dim,
+            sqrt_jitter,
+            vector_parts: Vec::with_capacity(capacity * dim),
+            jitter_parts: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Adds the selected item with vector `v` and returns the new basis
+    /// vector's item-vector part. Gram-Schmidt runs twice ("twice is
+    /// enough", Giraud et al. 2005) so the basis stays orthogonal in f32;
+    /// it is `O(t·(dim + t))`, nothing beside the `O(N·dim)` update.
+    fn push(&mut self, v: &[f32]) -> &[f32] {
+        let t = self.jitter_parts.len();
+        let mut rv = v.to_vec();
+        let mut rj = vec![0f32; t + 1];
+        rj[t] = self.sqrt_jitter;
+        for _ in 0..2 {
+            for (p, (bv, bj)) in self
+                .vector_parts
+                .chunks_exact(self.dim)
+                .zip(&self.jitter_parts)
+                .enumerate()
+            {
+                let c = dot(bv, &rv) + dot(bj, &rj[..=p]);
+                rv.iter_mut().zip(bv).for_each(|(r, b)| *r -= c * b);
+                rj.iter_mut().zip(bj).for_each(|(r, b)| *r -= c * b);
+            }
+        }
+        let norm = (dot(&rv, &rv) + dot(&rj, &rj)).sqrt();
+        // The caller only selects items with d² > 0, whose w is outside the
+        // span; the guard keeps a rounding-level norm from making infinities.
+        let inv = if norm > 0.0 { 1.0 / norm } else { 0.0 };
+        self.vector_parts.extend(rv.iter().map(|x| x * inv));
+        self.jitter_parts.push(rj.iter().map(|x| x * inv).collect());
+        &self.vector_parts[t * self.dim..]
+    }
 }
 
 /// Log-determinant of the symmetric positive definite matrix `a` (`m × m`,
