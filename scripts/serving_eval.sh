@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 cargo build --workspace --all-targets >&2
 target=${CARGO_TARGET_DIR:-target}
 ember="$target/debug/ember"
-for preset in ml100k-retrieval/two_tower ml100k-ctr/lr ml100k-ctr/deepfm; do
+for preset in ml100k-retrieval/two_tower ml100k-implicit/lr ml100k-implicit/deepfm; do
     name=$(grep -m1 '^name' "configs/$preset.toml" | cut -d'"' -f2)
     [ -f "runs/$name/artifact/manifest.json" ] || "$ember" train --config "configs/$preset.toml" --device cpu
 done

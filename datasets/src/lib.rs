@@ -7,6 +7,7 @@
 pub mod encoded;
 pub mod error;
 pub mod hashing;
+pub mod implicit;
 pub mod paths;
 pub mod preprocess;
 pub mod raw;

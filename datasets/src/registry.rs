@@ -53,6 +53,18 @@ fn click_conversion_seed() -> u64 {
 fn one() -> u32 {
     1
 }
+fn implicit_negatives() -> usize {
+    4
+}
+fn implicit_eval_negatives() -> usize {
+    99
+}
+fn implicit_history_len() -> usize {
+    20
+}
+fn implicit_seed() -> u64 {
+    42
+}
 fn frappe_fields() -> usize {
     10
 }
@@ -90,6 +102,28 @@ pub enum DataConfig {
         root: PathBuf,
         #[serde(default = "history_len")]
         history_len: usize,
+    },
+    /// MovieLens-100K as implicit feedback for rankers ([`crate::implicit`]):
+    /// ml100k-ctr's fields, ml100k-retrieval's leave-last-out split, every
+    /// rating a positive beside sampled unrated items.
+    #[serde(rename = "ml100k-implicit")]
+    Ml100kImplicit {
+        #[serde(default = "default_root")]
+        root: PathBuf,
+        /// Unrated items per training positive.
+        #[serde(default = "implicit_negatives")]
+        negatives: usize,
+        /// Unrated items per validation / test positive (NCF: 99).
+        #[serde(default = "implicit_eval_negatives")]
+        eval_negatives: usize,
+        /// Recent train items in the `history` field (0: none).
+        #[serde(default = "implicit_history_len")]
+        history_len: usize,
+        /// Negatives ∝ (train count + 1)^this; 0 draws uniformly.
+        #[serde(default)]
+        popularity_power: f64,
+        #[serde(default = "implicit_seed")]
+        seed: u64,
     },
     /// Generated rows with known click probabilities (no files);
     /// `rows` = [train, valid, test].
@@ -205,6 +239,7 @@ impl DataConfig {
             DataConfig::FrappeCtr { .. } => "frappe-ctr",
             DataConfig::Ml100kCtr { .. } => "ml100k-ctr",
             DataConfig::Ml100kRetrieval { .. } => "ml100k-retrieval",
+            DataConfig::Ml100kImplicit { .. } => "ml100k-implicit",
             DataConfig::SyntheticCtr { .. } => "synthetic-ctr",
             DataConfig::CriteoSynth { .. } => "criteo-synth",
             DataConfig::MmoeSynthetic { .. } => "mmoe-synthetic",
@@ -227,7 +262,8 @@ impl DataConfig {
         match self {
             DataConfig::FrappeCtr { root }
             | DataConfig::Ml100kCtr { root, .. }
-            | DataConfig::Ml100kRetrieval { root, .. } => fix(root),
+            | DataConfig::Ml100kRetrieval { root, .. }
+            | DataConfig::Ml100kImplicit { root, .. } => fix(root),
             DataConfig::Csv {
                 train,
                 valid,
@@ -325,6 +361,25 @@ fn load_splits(config: &DataConfig) -> Result<PreparedData> {
             let parts = splits::time_split(&ml.timestamp, &ml.user, &ml.item);
             let schema = crate::readers::movielens::movielens_schema(labels, *id_min_count);
             fit_and_encode(&schema, parts.map(|rows| ml.table.take(&rows)))
+        }
+        DataConfig::Ml100kImplicit {
+            root,
+            negatives,
+            eval_negatives,
+            history_len,
+            popularity_power,
+            seed,
+        } => {
+            let sampling = crate::implicit::ImplicitOptions {
+                negatives: *negatives,
+                eval_negatives: *eval_negatives,
+                history_len: *history_len,
+                popularity_power: *popularity_power,
+                seed: *seed,
+            };
+            let splits =
+                crate::implicit::read_ml100k_implicit(&root.join("ml-100k"), sampling, options)?;
+            fit_and_encode(&crate::implicit::implicit_schema(*history_len), splits)
         }
         DataConfig::Ml100kRetrieval { .. } => Err(DataError::Invalid(
             "ml100k-retrieval is a retrieval source: train it with a two-tower model (configs/ml100k-retrieval/)".to_owned(),
@@ -430,6 +485,10 @@ pub fn read_for_prediction(
         DataConfig::Ml100kCtr { root, labels, .. } => {
             Ok(read_movielens(&root.join("ml-100k"), path, labels, options)?.table)
         }
+        // Scored pairs in the u.data layout; the rating column is not a label here.
+        DataConfig::Ml100kImplicit { root, .. } => {
+            Ok(read_movielens(&root.join("ml-100k"), path, &[], options)?.table)
+        }
         DataConfig::Csv { schema, .. } => read_csv(path, &CsvSpec::from_file(schema)?, options),
         DataConfig::CriteoTsv { min_count, .. } => read_criteo(path, *min_count, options),
         DataConfig::Parquet { schema, .. } => {
@@ -462,6 +521,10 @@ pub fn list_builtin() -> Vec<(&'static str, &'static str)> {
         (
             "ml100k-retrieval",
             "MovieLens-100K, every rating a positive; leave-last-out per user (943 test users, 1,682 items); two-tower",
+        ),
+        (
+            "ml100k-implicit",
+            "MovieLens-100K as implicit feedback for rankers: every rating a positive plus 4 sampled unrated items; leave-last-out, test = 1 held-out + 99 unrated per user",
         ),
         (
             "synthetic-ctr",
@@ -512,6 +575,14 @@ pub fn describe(name: &str, root: Option<&Path>) -> Result<String> {
             };
             return Ok(crate::retrieval::load_retrieval(&config)?.describe());
         }
+        "ml100k-implicit" => DataConfig::Ml100kImplicit {
+            root,
+            negatives: implicit_negatives(),
+            eval_negatives: implicit_eval_negatives(),
+            history_len: implicit_history_len(),
+            popularity_power: 0.0,
+            seed: implicit_seed(),
+        },
         "synthetic-ctr" => DataConfig::SyntheticCtr {
             rows: default_rows(),
             seed: default_seed(),

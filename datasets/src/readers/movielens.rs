@@ -186,6 +186,48 @@ pub fn read_items(path: &Path) -> Result<HashMap<u32, Vec<u8>>> {
     Ok(items)
 }
 
+/// `u.user` and `u.item`, joined onto (user, item) pairs as the cells of
+/// the ml100k-ctr fields: the rating files and the implicit-feedback pairs
+/// of [`crate::implicit`] build their rows through this one join.
+#[derive(Debug, Clone)]
+pub struct MovieLensSides {
+    pub users: HashMap<u32, User>,
+    /// Item id → genre indices joined by '|'.
+    pub items: HashMap<u32, Vec<u8>>,
+}
+
+impl MovieLensSides {
+    /// Reads `root/u.user` and `root/u.item`.
+    pub fn read(root: &Path) -> Result<Self> {
+        Ok(Self {
+            users: read_users(&root.join("u.user"))?,
+            items: read_items(&root.join("u.item"))?,
+        })
+    }
+
+    /// The seven field cells of `(user, item)`, `user_token` and
+    /// `item_token` being the ids as written. A user or item missing from
+    /// the side files gets empty side features.
+    pub fn cells<'a>(
+        &'a self,
+        user: u32,
+        user_token: &'a [u8],
+        item: u32,
+        item_token: &'a [u8],
+    ) -> [&'a [u8]; 7] {
+        let u = self.users.get(&user);
+        [
+            user_token,
+            item_token,
+            u.map_or(&b""[..], |u| &u.age_bucket),
+            u.map_or(&b""[..], |u| &u.gender),
+            u.map_or(&b""[..], |u| &u.occupation),
+            u.map_or(&b""[..], |u| &u.zip_first),
+            self.items.get(&item).map_or(&b""[..], Vec::as_slice),
+        ]
+    }
+}
+
 /// Reads `ratings` (u.data layout: user, item, rating, timestamp, tab
 /// separated) joined with `u.user` and `u.item` from `root`.
 ///
@@ -198,8 +240,7 @@ pub fn read_movielens(
     labels: &[RatingLabel],
     options: ReadOptions,
 ) -> Result<MovieLensTable> {
-    let users = read_users(&root.join("u.user"))?;
-    let items = read_items(&root.join("u.item"))?;
+    let sides = MovieLensSides::read(root)?;
     // Only the field list matters for reading; encodings apply when fitted.
     let schema = movielens_schema(labels, 1);
     let mut builder = ColumnsBuilder::new(&schema);
@@ -255,17 +296,7 @@ pub fn read_movielens(
             for (bit, l) in label_bits.iter_mut().zip(labels) {
                 *bit = l.positive(rating);
             }
-            let u = users.get(&user);
-            let genres = items.get(&item).map_or(&b""[..], Vec::as_slice);
-            let cells: [&[u8]; 7] = [
-                cols[0].trim_ascii(),
-                cols[1].trim_ascii(),
-                u.map_or(&b""[..], |u| &u.age_bucket),
-                u.map_or(&b""[..], |u| &u.gender),
-                u.map_or(&b""[..], |u| &u.occupation),
-                u.map_or(&b""[..], |u| &u.zip_first),
-                genres,
-            ];
+            let cells = sides.cells(user, cols[0].trim_ascii(), item, cols[1].trim_ascii());
             builder
                 .push_row(
                     |i| cells.get(i).copied(),

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use ember_datasets::implicit::history_cell;
 use ember_datasets::readers::{User, read_items, read_users};
 use ember_datasets::{DataConfig, RetrievalData, load_retrieval};
 
@@ -26,6 +27,9 @@ pub struct Catalog {
     profiles: HashMap<u32, User>,
     /// Genre bytes per corpus row (`"0|7|12"`, as the readers hash them).
     genre_bytes: Vec<Vec<u8>>,
+    /// The `history` cell per known user: their last train items' raw ids,
+    /// most recent first (what ml100k-implicit's rankers trained on).
+    history_bytes: HashMap<u32, Vec<u8>>,
     /// Genre indices per corpus row.
     pub categories: Categories,
     /// Multi-hot genre vectors per corpus row, unit length (`[items, 19]`):
@@ -72,10 +76,21 @@ impl Catalog {
         if retrieval.item_ids.is_empty() {
             bail!("catalog: {} has no items", dir.display());
         }
+        let history_bytes = retrieval
+            .train_histories
+            .iter()
+            .map(|(&user, rows)| {
+                let ids: Vec<u32> = rows.iter().map(|&r| retrieval.item_ids[r as usize]).collect();
+                let mut cell = Vec::new();
+                history_cell(&ids, history_len, &mut cell);
+                (user, cell)
+            })
+            .collect();
         Ok(Self {
             retrieval,
             profiles,
             genre_bytes,
+            history_bytes,
             categories,
             genre_vectors,
         })
@@ -113,6 +128,11 @@ impl Catalog {
         self.profiles.get(&user)
     }
 
+    /// The `history` cell of `user` (empty for an unknown user).
+    pub fn history_bytes(&self, user: u32) -> &[u8] {
+        self.history_bytes.get(&user).map_or(&[], Vec::as_slice)
+    }
+
     pub fn genre_bytes(&self, row: u32) -> &[u8] {
         &self.genre_bytes[row as usize]
     }
@@ -134,10 +154,11 @@ pub enum CellSource {
     Occupation,
     Zip,
     Genres,
+    History,
 }
 
 impl CellSource {
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "user_id",
         "item_id",
         "age",
@@ -145,6 +166,7 @@ impl CellSource {
         "occupation",
         "zip",
         "genres",
+        "history",
     ];
 
     pub fn by_name(name: &str) -> Option<Self> {
@@ -156,6 +178,7 @@ impl CellSource {
             "occupation" => CellSource::Occupation,
             "zip" => CellSource::Zip,
             "genres" => CellSource::Genres,
+            "history" => CellSource::History,
             _ => return None,
         })
     }

@@ -78,6 +78,7 @@ impl PairEncoder {
                     CellSource::Occupation => side(|u| &u.occupation),
                     CellSource::Zip => side(|u| &u.zip_first),
                     CellSource::Genres => catalog.genre_bytes(row),
+                    CellSource::History => catalog.history_bytes(user),
                 };
             }
             self.encoder.push_row(out, &cells[..n])?;
