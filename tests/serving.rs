@@ -1,5 +1,6 @@
 //! The serving pipeline and server end to end, on ml100k: a tiny DeepFM
-//! (one epoch) is trained once per test binary and ranks the candidates of
+//! (one epoch of ml100k-implicit, history field included) is trained once
+//! per test binary and ranks the candidates of
 //! most-popular and co-occurrence recall; pipelines are TOML files in a
 //! temporary versions directory.
 
@@ -33,10 +34,13 @@ fn fixture() -> Option<&'static Fixture> {
             let mut config = common::run_config(
                 "tiny-deepfm",
                 ModelKind::DeepFm,
-                DataConfig::Ml100kCtr {
+                DataConfig::Ml100kImplicit {
                     root: root.clone(),
-                    labels: vec![ember_datasets::readers::RatingLabel::AtLeast4],
-                    id_min_count: 1,
+                    negatives: 1,
+                    eval_negatives: 9,
+                    history_len: 20,
+                    popularity_power: 0.0,
+                    seed: 3,
                 },
                 1,
                 dir.path(),
@@ -303,4 +307,51 @@ fn every_serving_preset_parses_as_a_pipeline() {
     )
     .unwrap_err();
     assert!(format!("{err:#}").contains("thetta"), "{err:#}");
+}
+
+/// The serving encoder gives a test user's held-out (user, item) pair the
+/// ids training gave that test row, history field included: the catalog's
+/// histories and ml100k-implicit's are the same train items, most recent
+/// first.
+#[test]
+fn the_catalog_encodes_test_rows_as_training_did() {
+    let Some(root) = shared_data_dir() else {
+        return;
+    };
+    use ember_datasets::implicit::{ImplicitOptions, implicit_schema, read_ml100k_implicit};
+    use ember_datasets::readers::{ReadOptions, read_movielens};
+    use ember_datasets::splits::leave_last_out;
+    let dir = root.join("ml-100k");
+    let options = ImplicitOptions {
+        negatives: 0,
+        eval_negatives: 0,
+        history_len: 20,
+        popularity_power: 0.0,
+        seed: 1,
+    };
+    let [train, _, test] = read_ml100k_implicit(&dir, options, ReadOptions::default()).unwrap();
+    let pre = ember_datasets::Preprocessor::fit(&implicit_schema(20), &train).unwrap();
+    let want = pre.transform(&test).unwrap();
+
+    let ml = read_movielens(&dir, &dir.join("u.data"), &[], ReadOptions::default()).unwrap();
+    let split = leave_last_out(&ml.user, &ml.timestamp, &ml.item);
+    let catalog = ember_infer::features::Catalog::load_ml100k(&root, 50).unwrap();
+    let encoder = ember_infer::features::PairEncoder::new(&pre).unwrap();
+    let mut got = encoder.start(split.test.len());
+    for &r in &split.test {
+        let row = catalog.item_row(ml.item[r]).expect("a catalog item");
+        encoder
+            .push_pairs(&catalog, ml.user[r], &[row], &mut got)
+            .unwrap();
+    }
+    assert_eq!(got.num_rows, 943);
+    assert_eq!(got.categorical, want.categorical);
+    assert_eq!(got.sequences, want.sequences);
+    // Not vacuous: most test users have a history.
+    let history = got.sequences.iter().find(|s| s.max_len == 20).unwrap();
+    let with_history = history.lengths.iter().filter(|&&n| n > 0).count();
+    assert!(
+        with_history > 900,
+        "{with_history} of 943 rows have a history"
+    );
 }

@@ -216,8 +216,11 @@ mod tests {
     #[test]
     fn positives_follow_leave_last_out_and_negatives_are_unrated_items() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("u.user"), "1|24|M|technician|85711\n2|53|F|other|94043\n")
-            .unwrap();
+        std::fs::write(
+            dir.path().join("u.user"),
+            "1|24|M|technician|85711\n2|53|F|other|94043\n",
+        )
+        .unwrap();
         let items: String = (1..=6)
             .map(|i| format!("{i}|T|01-Jan-1995||u|0|1|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0\n"))
             .collect();
@@ -245,7 +248,10 @@ mod tests {
         assert!(users.iter().all(|u| u == "1"));
         assert_eq!((items[0].as_str(), items[3].as_str()), ("1", "2"));
         for negative in [&items[1], &items[2], &items[4], &items[5]] {
-            assert!(["5", "6"].contains(&negative.as_str()), "user 1 rated {negative}");
+            assert!(
+                ["5", "6"].contains(&negative.as_str()),
+                "user 1 rated {negative}"
+            );
         }
         // Valid: the second-to-last of each user; test: the last.
         assert_eq!(valid.num_rows(), 2 * 4);

@@ -16,6 +16,7 @@ pub use criteo::{criteo_schema, read_criteo};
 pub use csv_schema::{CsvSpec, read_csv};
 pub use libfm::{libfm_schema, read_libfm};
 pub use movielens::{
-    MovieLensSides, MovieLensTable, RatingLabel, User, movielens_schema, read_items, read_movielens, read_users,
+    MovieLensSides, MovieLensTable, RatingLabel, User, movielens_schema, read_items,
+    read_movielens, read_users,
 };
 pub use parquet::read_parquet;

@@ -80,7 +80,10 @@ impl Catalog {
             .train_histories
             .iter()
             .map(|(&user, rows)| {
-                let ids: Vec<u32> = rows.iter().map(|&r| retrieval.item_ids[r as usize]).collect();
+                let ids: Vec<u32> = rows
+                    .iter()
+                    .map(|&r| retrieval.item_ids[r as usize])
+                    .collect();
                 let mut cell = Vec::new();
                 history_cell(&ids, history_len, &mut cell);
                 (user, cell)
