@@ -431,3 +431,71 @@ fn cli_trains_a_multitask_preset_and_explains_a_bad_task_graph() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("both must be binary"), "{err}");
 }
+
+/// A multi-task artifact as a serving stage: its task probabilities fused
+/// by the weights the pipeline file gives (`Σ w_i p_i` or `Π p_i^{w_i}`),
+/// and a weight count that does not match the tasks is refused.
+#[test]
+fn a_multitask_artifact_scores_serving_rows_with_fusion_weights() {
+    use ember_datasets::readers::RatingLabel;
+    use ember_infer::features::{Catalog, PairEncoder};
+    use ember_infer::pipeline::ScoringModel;
+    use ember_train::multitask::fusion::FusionForm;
+
+    let Some(root) = shared_data_dir() else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let data = DataConfig::Ml100kCtr {
+        root: root.clone(),
+        labels: vec![RatingLabel::AtLeast4, RatingLabel::Equals5],
+        id_min_count: 1,
+    };
+    let tasks = vec![TaskSpec::binary("like"), TaskSpec::binary("love")];
+    let mut c = config(
+        "mtl-fine",
+        data,
+        tasks,
+        small_model(MultiTaskKind::Mmoe),
+        1,
+        out.path(),
+    );
+    c.train.batch_size = 2048;
+    let artifact = train(&c).summary.artifact;
+
+    let load = |weights: &[f64], form| {
+        ScoringModel::load(&artifact, DeviceChoice::Flex, Some(weights), form)
+    };
+    let (like, pre) = load(&[1.0, 0.0], FusionForm::Sum).unwrap();
+    let (love, _) = load(&[0.0, 1.0], FusionForm::Sum).unwrap();
+    let (mean, _) = load(&[0.5, 0.5], FusionForm::Sum).unwrap();
+    let (product, _) = load(&[1.0, 1.0], FusionForm::Product).unwrap();
+    let catalog = Catalog::load_ml100k(&root, 50).unwrap();
+    let encoder = PairEncoder::new(&pre).unwrap();
+    let mut rows = encoder.start(30);
+    let items: Vec<u32> = (0..30).collect();
+    encoder.push_pairs(&catalog, 1, &items, &mut rows).unwrap();
+    let (p_like, p_love) = (like.score(&rows), love.score(&rows));
+    let (p_mean, p_product) = (mean.score(&rows), product.score(&rows));
+    assert_eq!(p_like.len(), 30);
+    assert_ne!(p_like, p_love, "the two tasks predict the same");
+    for i in 0..30 {
+        assert!((p_mean[i] - 0.5 * (p_like[i] + p_love[i])).abs() < 1e-5);
+        // The product form scores by its logarithm (same order, no underflow).
+        let log_product = p_like[i].ln() + p_love[i].ln();
+        assert!(
+            (p_product[i] - log_product).abs() < 1e-4,
+            "{} vs {log_product}",
+            p_product[i]
+        );
+        assert!(p_like[i] > 0.0 && p_like[i] < 1.0);
+    }
+    let Err(wrong) = load(&[1.0], FusionForm::Sum) else {
+        panic!("one fusion weight for two tasks was accepted");
+    };
+    assert!(wrong.to_string().contains("1 fusion weights"), "{wrong}");
+    assert!(
+        ScoringModel::load(&artifact, DeviceChoice::Flex, None, FusionForm::Sum).is_err(),
+        "a multi-task stage without fusion weights"
+    );
+}

@@ -18,7 +18,8 @@ pub enum FusionForm {
     /// `Σ_i w_i p_i`.
     #[default]
     Sum,
-    /// `Π_i p_i^{w_i}`.
+    /// `Π_i p_i^{w_i}`, scored as its logarithm `Σ_i w_i ln p_i` (the same
+    /// order without underflow; the score is then ≤ 0, not a probability).
     Product,
 }
 
