@@ -20,16 +20,19 @@
 //!   negatives that are only unpopular teach a ranker little beyond
 //!   popularity;
 //! - validation and test hold each user's held-out item beside
-//!   `eval_negatives` unrated items drawn uniformly whatever the training
-//!   draw (so AUCs compare across settings), the protocol of He et al. (NCF, 2017:
+//!   `eval_negatives` distinct unrated items, drawn uniformly from their
+//!   own seeded streams (the same items whatever the training draw, so
+//!   AUCs compare across settings), the protocol of He et al. (NCF, 2017:
 //!   1 + 99), so test AUC is the chance that the user's next item outscores
 //!   an unrated one, and gAUC is that per user.
 //!
 //! The fields are ml100k-ctr's plus, unless `history_len` is 0, `history`:
 //! the user's most recent earlier train items (most recent first, a
 //! mean-pooled sequence), the behaviour feature every production ranker
-//! has. A train row sees only the items rated before it; validation, test
-//! and the serving catalog see the last `history_len` train items.
+//! has. A train row sees only the items rated before it (ties in time
+//! broken by item id, as the split breaks them); validation, test,
+//! `ember predict` and the serving catalog see the last `history_len`
+//! train items.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -40,7 +43,7 @@ use rand::{Rng, SeedableRng, rngs::SmallRng};
 use crate::error::{DataError, Result};
 use crate::raw::RawTable;
 use crate::readers::columns::{ColumnsBuilder, ReadOptions};
-use crate::readers::movielens::{MovieLensSides, movielens_schema, read_movielens};
+use crate::readers::movielens::{MovieLensSides, MovieLensTable, movielens_schema, read_movielens};
 use crate::schema::{FieldSpec, Schema};
 use crate::splits::leave_last_out;
 
@@ -97,21 +100,17 @@ pub fn read_ml100k_implicit(
     sampling: ImplicitOptions,
     options: ReadOptions,
 ) -> Result<[RawTable; 3]> {
+    let power = sampling.popularity_power;
+    if !(0.0..=2.0).contains(&power) {
+        return Err(DataError::Invalid(format!(
+            "ml100k-implicit: popularity_power = {power}: must be in [0, 2]"
+        )));
+    }
     let ratings = dir.join("u.data");
     let sides = MovieLensSides::read(dir)?;
     let ml = read_movielens(dir, &ratings, &[], options)?;
     let split = leave_last_out(&ml.user, &ml.timestamp, &ml.item);
-    // Each user's train items in time order, and each train row's place
-    // in its user's list (its history is what came before).
-    let mut train_rows = split.train.clone();
-    train_rows.sort_unstable_by_key(|&r| (ml.user[r], ml.timestamp[r], ml.item[r], r));
-    let mut sequences: HashMap<u32, Vec<u32>> = HashMap::new();
-    let mut place: HashMap<usize, usize> = HashMap::with_capacity(train_rows.len());
-    for &r in &train_rows {
-        let seq = sequences.entry(ml.user[r]).or_default();
-        place.insert(r, seq.len());
-        seq.push(ml.item[r]);
-    }
+    let histories = TrainHistories::new(&ml, &split.train);
 
     let mut catalog: Vec<u32> = sides.items.keys().copied().collect();
     catalog.sort_unstable();
@@ -119,78 +118,164 @@ pub fn read_ml100k_implicit(
     for (&user, &item) in ml.user.iter().zip(&ml.item) {
         rated.entry(user).or_default().insert(item);
     }
-    // Users with no unrated catalog item get no negatives (rejection
-    // sampling would never end for them).
+    // How many distinct unrated catalog items each user has: the most
+    // negatives a positive of theirs can get.
     let unrated: HashMap<u32, usize> = rated
         .iter()
         .map(|(&user, seen)| (user, catalog.iter().filter(|i| !seen.contains(i)).count()))
         .collect();
-
     let mut counts: HashMap<u32, u64> = HashMap::new();
     for &r in &split.train {
         *counts.entry(ml.item[r]).or_default() += 1;
     }
-    let weights = catalog.iter().map(|item| {
-        ((counts.get(item).copied().unwrap_or(0) + 1) as f64).powf(sampling.popularity_power)
-    });
-    let popular = WeightedIndex::new(weights).map_err(|e| {
-        DataError::Invalid(format!(
-            "ml100k-implicit: popularity_power = {}: {e}",
-            sampling.popularity_power
-        ))
-    })?;
+    // Weights ≥ 1 for a power in [0, 2], so every item stays drawable.
+    let popular = WeightedIndex::new(
+        catalog
+            .iter()
+            .map(|item| ((counts.get(item).copied().unwrap_or(0) + 1) as f64).powf(power)),
+    )
+    .map_err(|e| DataError::Invalid(format!("ml100k-implicit: negative sampling: {e}")))?;
 
     let schema = implicit_schema(sampling.history_len);
-    let mut rng = SmallRng::seed_from_u64(sampling.seed);
     let mut history = Vec::new();
-    let mut build = |rows: &[usize], negatives: usize, by_popularity: bool| -> Result<RawTable> {
-        let mut builder = ColumnsBuilder::new(&schema);
+    let mut drawn = Vec::new();
+    // Each split draws from its own seeded stream, so the evaluation
+    // negatives are the same items whatever the training draw is.
+    let mut build = |rows: &[usize], negatives: usize, split: u64| -> Result<RawTable> {
+        let mut rng = SmallRng::seed_from_u64(sampling.seed.wrapping_add(split));
+        let by_popularity = split == 0 && power > 0.0;
+        let mut out = PairRows::new(&schema, &sides, &ratings);
         for &row in rows {
             let user = ml.user[row];
-            let seq = sequences.get(&user).map_or(&[][..], Vec::as_slice);
-            let before = place.get(&row).map_or(seq, |&p| &seq[..p]);
-            history_cell(before, sampling.history_len, &mut history);
-            let mut push = |item: u32, label: &'static [u8]| -> Result<()> {
-                let (mut u, mut i) = (itoa::Buffer::new(), itoa::Buffer::new());
-                let sides = sides.cells(
-                    user,
-                    u.format(user).as_bytes(),
-                    item,
-                    i.format(item).as_bytes(),
-                );
-                let cell = |f: usize| sides.get(f).copied().or(Some(history.as_slice()));
-                builder
-                    .push_row(cell, |_| Some(label), Some(sides[0]))
-                    .map_err(|(field, message)| {
-                        DataError::malformed(&ratings, None, Some(&field), message)
-                    })
-            };
-            push(ml.item[row], b"1")?;
-            if unrated[&user] == 0 {
-                continue;
-            }
+            history_cell(
+                histories.before(user, row),
+                sampling.history_len,
+                &mut history,
+            );
+            out.push(user, ml.item[row], &history, b"1")?;
+            // Distinct unrated items (NCF's 99 are distinct too).
             let seen = &rated[&user];
-            for _ in 0..negatives {
-                let negative = loop {
-                    let item = catalog[if by_popularity {
-                        rng.sample(&popular)
-                    } else {
-                        rng.random_range(0..catalog.len())
-                    }];
-                    if !seen.contains(&item) {
-                        break item;
-                    }
-                };
-                push(negative, b"0")?;
+            let want = negatives.min(unrated[&user]);
+            drawn.clear();
+            while drawn.len() < want {
+                let item = catalog[if by_popularity {
+                    rng.sample(&popular)
+                } else {
+                    rng.random_range(0..catalog.len())
+                }];
+                if !seen.contains(&item) && !drawn.contains(&item) {
+                    drawn.push(item);
+                }
+            }
+            for &item in &drawn {
+                out.push(user, item, &history, b"0")?;
             }
         }
-        builder.finish(&ratings, 0)
+        out.finish(0)
     };
     Ok([
-        build(&split.train, sampling.negatives, true)?,
-        build(&split.valid, sampling.eval_negatives, false)?,
-        build(&split.test, sampling.eval_negatives, false)?,
+        build(&split.train, sampling.negatives, 0)?,
+        build(&split.valid, sampling.eval_negatives, 1)?,
+        build(&split.test, sampling.eval_negatives, 2)?,
     ])
+}
+
+/// Reads (user, item) pairs to score from `path` (u.data layout, checked
+/// as such, though the rating and timestamp are not used) and gives each the
+/// `history` a validation or test row gets: the user's last `history_len`
+/// train items of `dir/u.data`, most recent first.
+pub fn read_implicit_for_prediction(
+    dir: &Path,
+    path: &Path,
+    history_len: usize,
+    options: ReadOptions,
+) -> Result<RawTable> {
+    let pairs = read_movielens(dir, path, &[], options)?;
+    let sides = MovieLensSides::read(dir)?;
+    let ml = read_movielens(dir, &dir.join("u.data"), &[], ReadOptions::default())?;
+    let split = leave_last_out(&ml.user, &ml.timestamp, &ml.item);
+    let histories = TrainHistories::new(&ml, &split.train);
+    let mut schema = implicit_schema(history_len);
+    schema.labels.clear();
+    let mut out = PairRows::new(&schema, &sides, path);
+    let mut history = Vec::new();
+    for (&user, &item) in pairs.user.iter().zip(&pairs.item) {
+        history_cell(histories.all(user), history_len, &mut history);
+        out.push(user, item, &history, b"")?;
+    }
+    out.finish(pairs.table.skipped_rows)
+}
+
+/// Each user's train items in time order (ties by item, as the split
+/// orders them), and each train row's place in its user's list.
+struct TrainHistories {
+    items: HashMap<u32, Vec<u32>>,
+    place: HashMap<usize, usize>,
+}
+
+impl TrainHistories {
+    fn new(ml: &MovieLensTable, train: &[usize]) -> Self {
+        let mut rows = train.to_vec();
+        rows.sort_unstable_by_key(|&r| (ml.user[r], ml.timestamp[r], ml.item[r], r));
+        let mut items: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut place = HashMap::with_capacity(rows.len());
+        for r in rows {
+            let list = items.entry(ml.user[r]).or_default();
+            place.insert(r, list.len());
+            list.push(ml.item[r]);
+        }
+        Self { items, place }
+    }
+
+    /// All of `user`'s train items, oldest first.
+    fn all(&self, user: u32) -> &[u32] {
+        self.items.get(&user).map_or(&[], Vec::as_slice)
+    }
+
+    /// What `user` rated before `row`: all their train items for a row
+    /// outside the train split.
+    fn before(&self, user: u32, row: usize) -> &[u32] {
+        let all = self.all(user);
+        self.place.get(&row).map_or(all, |&p| &all[..p])
+    }
+}
+
+/// Rows of the implicit schema built from (user, item) pairs, ids
+/// formatted as decimal text exactly as training formats them.
+struct PairRows<'a> {
+    builder: ColumnsBuilder<'a>,
+    sides: &'a MovieLensSides,
+    origin: &'a Path,
+}
+
+impl<'a> PairRows<'a> {
+    fn new(schema: &'a Schema, sides: &'a MovieLensSides, origin: &'a Path) -> Self {
+        Self {
+            builder: ColumnsBuilder::new(schema),
+            sides,
+            origin,
+        }
+    }
+
+    fn push(&mut self, user: u32, item: u32, history: &[u8], label: &[u8]) -> Result<()> {
+        let (mut u, mut i) = (itoa::Buffer::new(), itoa::Buffer::new());
+        let sides = self.sides.cells(
+            user,
+            u.format(user).as_bytes(),
+            item,
+            i.format(item).as_bytes(),
+        );
+        let cell = |f: usize| sides.get(f).copied().or(Some(history));
+        self.builder
+            .push_row(cell, |_| Some(label), Some(sides[0]))
+            .map_err(|(field, message)| {
+                DataError::malformed(self.origin, None, Some(&field), message)
+            })
+    }
+
+    fn finish(self, skipped_rows: u64) -> Result<RawTable> {
+        self.builder.finish(self.origin, skipped_rows)
+    }
 }
 
 #[cfg(test)]
@@ -253,16 +338,22 @@ mod tests {
                 "user 1 rated {negative}"
             );
         }
-        // Valid: the second-to-last of each user; test: the last.
-        assert_eq!(valid.num_rows(), 2 * 4);
-        assert_eq!(test.num_rows(), 2 * 4);
+        // Valid: the second-to-last of each user; test: the last. User 1
+        // has only two unrated items, so gets two distinct negatives of the
+        // three asked; user 2 gets three.
+        assert_eq!(valid.num_rows(), 3 + 4);
+        assert_eq!(test.num_rows(), 3 + 4);
         let (users, items) = (tokens(&test, 0), tokens(&test, 1));
         assert_eq!((users[0].as_str(), items[0].as_str()), ("1", "4"));
-        assert_eq!((users[4].as_str(), items[4].as_str()), ("2", "6"));
-        for (user, item) in users.iter().zip(&items).skip(5) {
-            assert_eq!(user, "2");
-            assert!(!["5", "6"].contains(&item.as_str()));
-        }
+        let mut user1: Vec<&str> = items[1..3].iter().map(String::as_str).collect();
+        user1.sort_unstable();
+        assert_eq!(user1, ["5", "6"]);
+        assert_eq!((users[3].as_str(), items[3].as_str()), ("2", "6"));
+        let mut user2: Vec<&str> = items[4..].iter().map(String::as_str).collect();
+        user2.sort_unstable();
+        user2.dedup();
+        assert_eq!(user2.len(), 3, "distinct negatives: {user2:?}");
+        assert!(user2.iter().all(|i| !["5", "6"].contains(i)));
         // History: what the user rated before, most recent first (train),
         // the last train items (valid and test).
         let lists = |t: &RawTable| -> Vec<usize> {
@@ -272,7 +363,42 @@ mod tests {
             offsets.windows(2).map(|w| w[1] - w[0]).collect()
         };
         assert_eq!(lists(&train), vec![0, 0, 0, 1, 1, 1]);
-        assert_eq!(lists(&test)[..5], [2, 2, 2, 2, 0]);
+        assert_eq!(lists(&test), vec![2, 2, 2, 0, 0, 0, 0]);
+        // The evaluation negatives do not depend on the training draw.
+        let other = ImplicitOptions {
+            negatives: 1,
+            popularity_power: 0.0,
+            ..sampling
+        };
+        let [_, valid2, test2] =
+            read_ml100k_implicit(dir.path(), other, ReadOptions::default()).unwrap();
+        assert_eq!((&valid2, &test2), (&valid, &test));
+        // Scoring a file: each pair gets its user's train history, as a
+        // test row does.
+        let pairs = dir.path().join("pairs.data");
+        std::fs::write(&pairs, "1\t5\t3\t0\n2\t1\t3\t0\n").unwrap();
+        let scored =
+            read_implicit_for_prediction(dir.path(), &pairs, 2, ReadOptions::default()).unwrap();
+        assert_eq!(scored.num_rows(), 2);
+        assert_eq!(lists(&scored), vec![2, 0]);
+        let history_tokens = |t: &RawTable, row: usize| -> Vec<u64> {
+            let RawColumn::TokenLists { offsets, tokens } = &t.columns[7] else {
+                panic!("history is a sequence");
+            };
+            tokens[offsets[row]..offsets[row + 1]].to_vec()
+        };
+        assert_eq!(history_tokens(&scored, 0), history_tokens(&test, 0));
+        assert!(
+            read_ml100k_implicit(
+                dir.path(),
+                ImplicitOptions {
+                    popularity_power: -1.0,
+                    ..sampling
+                },
+                ReadOptions::default()
+            )
+            .is_err()
+        );
         let mut cell = Vec::new();
         history_cell(&[1, 2, 3], 2, &mut cell);
         assert_eq!(cell, b"3|2");

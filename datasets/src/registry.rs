@@ -485,10 +485,16 @@ pub fn read_for_prediction(
         DataConfig::Ml100kCtr { root, labels, .. } => {
             Ok(read_movielens(&root.join("ml-100k"), path, labels, options)?.table)
         }
-        // Scored pairs in the u.data layout; the rating column is not a label here.
-        DataConfig::Ml100kImplicit { root, .. } => {
-            Ok(read_movielens(&root.join("ml-100k"), path, &[], options)?.table)
-        }
+        // Scored pairs in the u.data layout (the rating is not a label
+        // here), with the users' train histories from the source's files.
+        DataConfig::Ml100kImplicit {
+            root, history_len, ..
+        } => crate::implicit::read_implicit_for_prediction(
+            &root.join("ml-100k"),
+            path,
+            *history_len,
+            options,
+        ),
         DataConfig::Csv { schema, .. } => read_csv(path, &CsvSpec::from_file(schema)?, options),
         DataConfig::CriteoTsv { min_count, .. } => read_criteo(path, *min_count, options),
         DataConfig::Parquet { schema, .. } => {

@@ -27,8 +27,10 @@ pub struct Catalog {
     profiles: HashMap<u32, User>,
     /// Genre bytes per corpus row (`"0|7|12"`, as the readers hash them).
     genre_bytes: Vec<Vec<u8>>,
-    /// The `history` cell per known user: their last train items' raw ids,
-    /// most recent first (what ml100k-implicit's rankers trained on).
+    /// The `history` cell per known user: all their train items' raw ids,
+    /// most recent first. A ranker's sequence field keeps its first
+    /// `max_len`, so every ranker reads the cell its training built
+    /// (ml100k-implicit), whatever the catalog's own `history_len`.
     history_bytes: HashMap<u32, Vec<u8>>,
     /// Genre indices per corpus row.
     pub categories: Categories,
@@ -85,7 +87,7 @@ impl Catalog {
                     .map(|&r| retrieval.item_ids[r as usize])
                     .collect();
                 let mut cell = Vec::new();
-                history_cell(&ids, history_len, &mut cell);
+                history_cell(&ids, usize::MAX, &mut cell);
                 (user, cell)
             })
             .collect();

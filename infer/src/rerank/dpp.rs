@@ -232,12 +232,8 @@ impl SelectionBasis {
         let mut rj = vec![0f32; t + 1];
         rj[t] = self.sqrt_jitter;
         for _ in 0..2 {
-            for (p, (bv, bj)) in self
-                .vector_parts
-                .chunks_exact(self.dim)
-                .zip(&self.jitter_parts)
-                .enumerate()
-            {
+            for (p, bj) in self.jitter_parts.iter().enumerate() {
+                let bv = &self.vector_parts[p * self.dim..(p + 1) * self.dim];
                 let c = dot(bv, &rv) + dot(bj, &rj[..=p]);
                 rv.iter_mut().zip(bv).for_each(|(r, b)| *r -= c * b);
                 rj.iter_mut().zip(bj).for_each(|(r, b)| *r -= c * b);
@@ -354,6 +350,22 @@ mod tests {
         // Without jitter the kernel has rank 4: greedy stops there.
         let kernel = DppKernel::new(&set, config.alpha(), 0.0);
         assert!(fast_greedy_map(&kernel, 10, 1e-4).len() <= 4);
+    }
+
+    #[test]
+    fn vectors_of_dimension_zero_select_by_quality_alone() {
+        // S = jitter · I: every pick is independent of the others.
+        let set = CandidateSet {
+            scores: vec![0.2, 0.9, 0.5, 0.7],
+            vectors: Vec::new(),
+            dim: 0,
+            categories: crate::rerank::Categories::from_lists([[0], [0], [1], [1]]),
+        };
+        let config = DppConfig::default();
+        let kernel = DppKernel::new(&set, config.alpha(), config.jitter);
+        let fast = fast_greedy_map(&kernel, 3, 0.0);
+        assert_eq!(fast, vec![1, 3, 2]);
+        assert_eq!(fast, naive_greedy_map(&kernel, 3, 0.0));
     }
 
     #[test]

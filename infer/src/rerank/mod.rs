@@ -179,7 +179,9 @@ impl RerankerConfig {
 pub(crate) fn argmax_where(values: &[f32], open: impl Fn(usize) -> bool) -> Option<usize> {
     let mut best: Option<usize> = None;
     for (i, &v) in values.iter().enumerate() {
-        if open(i) && best.is_none_or(|b| v > values[b]) {
+        // A NaN is never the best (it compares false with everything, so
+        // it would otherwise stay best wherever it came first).
+        if open(i) && !v.is_nan() && best.is_none_or(|b| v > values[b]) {
             best = Some(i);
         }
     }
