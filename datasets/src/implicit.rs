@@ -43,9 +43,9 @@ use rand::{Rng, SeedableRng, rngs::SmallRng};
 use crate::error::{DataError, Result};
 use crate::raw::RawTable;
 use crate::readers::columns::{ColumnsBuilder, ReadOptions};
-use crate::readers::movielens::{MovieLensSides, MovieLensTable, movielens_schema, read_movielens};
+use crate::readers::movielens::{MovieLensSides, MovieLensTable, movielens_schema, read_ratings};
 use crate::schema::{FieldSpec, Schema};
-use crate::splits::leave_last_out;
+use crate::splits::{by_user_in_time_order, leave_last_out};
 
 /// The task name of the implicit label.
 pub const LABEL: &str = "rated";
@@ -108,7 +108,7 @@ pub fn read_ml100k_implicit(
     }
     let ratings = dir.join("u.data");
     let sides = MovieLensSides::read(dir)?;
-    let ml = read_movielens(dir, &ratings, &[], options)?;
+    let ml = read_ratings(&sides, &ratings, &[], options)?;
     let split = leave_last_out(&ml.user, &ml.timestamp, &ml.item);
     let histories = TrainHistories::new(&ml, &split.train);
 
@@ -190,9 +190,9 @@ pub fn read_implicit_for_prediction(
     history_len: usize,
     options: ReadOptions,
 ) -> Result<RawTable> {
-    let pairs = read_movielens(dir, path, &[], options)?;
     let sides = MovieLensSides::read(dir)?;
-    let ml = read_movielens(dir, &dir.join("u.data"), &[], ReadOptions::default())?;
+    let pairs = read_ratings(&sides, path, &[], options)?;
+    let ml = read_ratings(&sides, &dir.join("u.data"), &[], ReadOptions::default())?;
     let split = leave_last_out(&ml.user, &ml.timestamp, &ml.item);
     let histories = TrainHistories::new(&ml, &split.train);
     let mut schema = implicit_schema(history_len);
@@ -215,14 +215,11 @@ struct TrainHistories {
 
 impl TrainHistories {
     fn new(ml: &MovieLensTable, train: &[usize]) -> Self {
-        let mut rows = train.to_vec();
-        rows.sort_unstable_by_key(|&r| (ml.user[r], ml.timestamp[r], ml.item[r], r));
-        let mut items: HashMap<u32, Vec<u32>> = HashMap::new();
-        let mut place = HashMap::with_capacity(rows.len());
-        for r in rows {
-            let list = items.entry(ml.user[r]).or_default();
-            place.insert(r, list.len());
-            list.push(ml.item[r]);
+        let mut items = HashMap::new();
+        let mut place = HashMap::with_capacity(train.len());
+        for (user, rows) in by_user_in_time_order(train, &ml.user, &ml.timestamp, &ml.item) {
+            place.extend(rows.iter().enumerate().map(|(p, &r)| (r, p)));
+            items.insert(user, rows.iter().map(|&r| ml.item[r]).collect());
         }
         Self { items, place }
     }

@@ -26,7 +26,7 @@ use crate::readers::ReadOptions;
 use crate::readers::movielens::{User, read_items, read_movielens, read_users};
 use crate::registry::DataConfig;
 use crate::schema::{FieldSpec, Schema};
-use crate::splits::leave_last_out;
+use crate::splits::{by_user_in_time_order, leave_last_out};
 
 /// Field positions in the user schema (their index seeds the token hash).
 const USER_FIELDS: [&str; 5] = ["user_id", "age", "gender", "occupation", "zip"];
@@ -234,12 +234,7 @@ fn load_ml100k(dir: &Path, history_len: usize) -> Result<RetrievalData> {
 
     let split = leave_last_out(&ml.user, &ml.timestamp, &ml.item);
     // Train rows per user in time order: the protocol's (timestamp, item) order.
-    let mut per_user: HashMap<u32, Vec<usize>> = HashMap::new();
-    for &r in &split.train {
-        per_user.entry(ml.user[r]).or_default().push(r);
-    }
-    let mut users: Vec<u32> = per_user.keys().copied().collect();
-    users.sort_unstable();
+    let per_user = by_user_in_time_order(&split.train, &ml.user, &ml.timestamp, &ml.item);
     let tokens: HashMap<u32, UserTokens> = ml
         .user
         .iter()
@@ -250,9 +245,7 @@ fn load_ml100k(dir: &Path, history_len: usize) -> Result<RetrievalData> {
     let mut train_items = Vec::with_capacity(split.train.len());
     let mut train_raw_items = Vec::with_capacity(split.train.len());
     let mut train_histories = HashMap::new();
-    for &u in &users {
-        let rows = per_user.get_mut(&u).expect("listed user");
-        rows.sort_unstable_by_key(|&r| (ml.timestamp[r], ml.item[r]));
+    for (&u, rows) in &per_user {
         let raw: Vec<u32> = rows.iter().map(|&r| ml.item[r]).collect();
         for (j, &item) in raw.iter().enumerate() {
             let start = j.saturating_sub(history_len);

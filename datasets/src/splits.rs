@@ -1,6 +1,8 @@
 //! The deterministic splits of `shared/bench/PROTOCOLS.md`. No random number
 //! generator decides a protocol split.
 
+use std::collections::BTreeMap;
+
 /// frappe-ctr: rows of the validation file with 0-based line % 10 == 9 are
 /// validation, the rest training. Returns (train, valid) row indices.
 pub fn frappe_split(rows: usize) -> (Vec<usize>, Vec<usize>) {
@@ -50,6 +52,23 @@ pub fn leave_last_out(user: &[u32], timestamp: &[u64], item: &[u32]) -> LeaveLas
     out.valid.sort_unstable();
     out.test.sort_unstable();
     out
+}
+
+/// `rows` grouped by user, each user's in the protocol's time order
+/// ((timestamp, item), the order [`leave_last_out`] splits by), users
+/// ascending: the train sequences that histories are cut from.
+pub fn by_user_in_time_order(
+    rows: &[usize],
+    user: &[u32],
+    timestamp: &[u64],
+    item: &[u32],
+) -> BTreeMap<u32, Vec<usize>> {
+    let mut order = rows.to_vec();
+    order.sort_unstable_by_key(|&r| (user[r], timestamp[r], item[r], r));
+    order
+        .chunk_by(|&a, &b| user[a] == user[b])
+        .map(|group| (user[group[0]], group.to_vec()))
+        .collect()
 }
 
 /// A seeded shuffle split for sources that ship no validation file:

@@ -240,7 +240,17 @@ pub fn read_movielens(
     labels: &[RatingLabel],
     options: ReadOptions,
 ) -> Result<MovieLensTable> {
-    let sides = MovieLensSides::read(root)?;
+    read_ratings(&MovieLensSides::read(root)?, ratings, labels, options)
+}
+
+/// [`read_movielens`] with the side files already read (for callers that
+/// join other pairs with them too).
+pub fn read_ratings(
+    sides: &MovieLensSides,
+    ratings: &Path,
+    labels: &[RatingLabel],
+    options: ReadOptions,
+) -> Result<MovieLensTable> {
     // Only the field list matters for reading; encodings apply when fitted.
     let schema = movielens_schema(labels, 1);
     let mut builder = ColumnsBuilder::new(&schema);
