@@ -10,7 +10,7 @@
 //!    `ids = unique[local]`;
 //! 2. gathers `R = E[unique]`, `[U, d]`, detached from `E` and made a fresh
 //!    leaf that requires a gradient;
-//! 3. looks the batch up in `R` (`R.gather(local)`), so backward yields
+//! 3. looks the batch up in `R` (`R[local]`, [`take_rows`]), so backward yields
 //!    `∂L/∂R`, `[U, d]`, and nothing for `E`.
 //!
 //! The trainer hands the recorded `(table, unique, R)` triples and their
@@ -23,6 +23,8 @@ use std::sync::{Arc, Mutex};
 use burn::module::ParamId;
 use burn::prelude::*;
 use burn::tensor::TensorData;
+
+use super::embedding::take_rows;
 
 /// The rows of one table that one batch uses.
 #[derive(Debug, Clone)]
@@ -82,7 +84,7 @@ pub fn lookup_row_sparse(
     recorder: &RowRecorder,
 ) -> Tensor<2> {
     let device = weight.device();
-    let [table_rows, dim] = weight.dims();
+    let [table_rows, _] = weight.dims();
     let (unique, local) = dedup_ids(ids);
     let (u, n) = (unique.len(), local.len());
     let unique = Tensor::<1, Int>::from_data(TensorData::new(unique, [u]), &device);
@@ -97,10 +99,10 @@ pub fn lookup_row_sparse(
         unique,
         rows: rows.clone(),
     });
-    let index = Tensor::<1, Int>::from_data(TensorData::new(local, [n]), &device)
-        .reshape([n, 1])
-        .expand([n, dim]);
-    rows.gather(0, index)
+    take_rows(
+        rows,
+        Tensor::<1, Int>::from_data(TensorData::new(local, [n]), &device),
+    )
 }
 
 #[cfg(test)]
