@@ -11,6 +11,12 @@
 //! and the upload of the ids it produces. The clock is read after
 //! `Device::sync`. Ratios are against dense embeddings on the same device,
 //! run in the same process.
+//!
+//! Inference is reported twice: `infer /s` times `forward` alone on the
+//! prepared batches (what the spec and the PyTorch reference time), and
+//! `score /s` scores every generated row through `predict_proba`, the path
+//! `ember predict` and the serving ranker take (batch assembly, forward,
+//! sigmoid, read-back; split across the cores on a CPU).
 
 use std::path::Path;
 use std::time::Instant;
@@ -50,6 +56,13 @@ pub struct BenchResult {
     pub train_step_ms: f64,
     pub train_samples_per_s: f64,
     pub infer_samples_per_s: f64,
+    /// Scoring the generated rows end to end through `predict_proba`, as
+    /// `ember predict` and the serving ranker do: batch assembly from host
+    /// rows, the forward pass, the sigmoid and the read-back included; on a
+    /// CPU backend split across the cores by rayon. `None` for runs written
+    /// before this field existed.
+    #[serde(default)]
+    pub score_samples_per_s: Option<f64>,
     /// Peak resident memory of the process during this configuration (CPU
     /// backends), or the device allocator's peak reservation (GPU).
     pub peak_memory_bytes: Option<u64>,
@@ -192,6 +205,15 @@ fn run_one(
     let infer_seconds = start.elapsed().as_secs_f64();
     drop(outputs);
     peak_device = peak_device.max(device_bytes(&device));
+    drop(batches);
+
+    let start = Instant::now();
+    let scores = eval_model.predict_proba(data, batch_size, &device);
+    let score_seconds = start.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        scores.iter().all(|p| p.is_finite()),
+        "non-finite scores from the trained model"
+    );
 
     let samples = (options.timed_steps * batch_size) as f64;
     let (peak_memory_bytes, memory_source) = if matches!(used, DeviceChoice::Wgpu) {
@@ -210,6 +232,7 @@ fn run_one(
         train_step_ms: 1e3 * train_seconds / options.timed_steps as f64,
         train_samples_per_s: samples / train_seconds,
         infer_samples_per_s: samples / infer_seconds,
+        score_samples_per_s: Some(data.num_rows as f64 / score_seconds),
         peak_memory_bytes,
         memory_source,
     })
@@ -235,8 +258,16 @@ fn peak_rss() -> Option<u64> {
 
 pub fn header() -> String {
     format!(
-        "{:<8} {:<11} {:>6} {:>11} {:>10} {:>13} {:>13} {:>10}",
-        "device", "embeddings", "batch", "vocab rows", "step ms", "train /s", "infer /s", "peak MB"
+        "{:<8} {:<11} {:>6} {:>11} {:>10} {:>13} {:>13} {:>13} {:>10}",
+        "device",
+        "embeddings",
+        "batch",
+        "vocab rows",
+        "step ms",
+        "train /s",
+        "infer /s",
+        "score /s",
+        "peak MB"
     )
 }
 
@@ -246,7 +277,7 @@ pub fn format_row(r: &BenchResult) -> String {
         EmbeddingUpdate::RowSparse => "row-sparse",
     };
     format!(
-        "{:<8} {:<11} {:>6} {:>11} {:>10.1} {:>13.0} {:>13.0} {:>10}",
+        "{:<8} {:<11} {:>6} {:>11} {:>10.1} {:>13.0} {:>13.0} {:>13} {:>10}",
         r.device,
         update,
         r.batch_size,
@@ -254,6 +285,8 @@ pub fn format_row(r: &BenchResult) -> String {
         r.train_step_ms,
         r.train_samples_per_s,
         r.infer_samples_per_s,
+        r.score_samples_per_s
+            .map_or("-".to_owned(), |s| format!("{s:.0}")),
         r.peak_memory_bytes
             .map_or("-".to_owned(), |b| format!("{:.0}", b as f64 / 1e6)),
     )
@@ -360,6 +393,7 @@ mod tests {
             train_step_ms,
             train_samples_per_s: 0.0,
             infer_samples_per_s: 0.0,
+            score_samples_per_s: None,
             peak_memory_bytes: None,
             memory_source: String::new(),
         }

@@ -101,8 +101,8 @@ mod tests {
     #[test]
     fn take_rows_backward_adds_the_gradients_of_repeated_ids() {
         let device = Device::flex().autodiff();
-        let weight = Tensor::<2>::from_floats([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], &device)
-            .require_grad();
+        let weight =
+            Tensor::<2>::from_floats([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], &device).require_grad();
         let ids = Tensor::<1, Int>::from_data(TensorData::new(vec![2, 0, 2], [3]), &device);
         let slot_weights =
             Tensor::<2>::from_floats([[1.0, 10.0], [100.0, 1000.0], [2.0, 20.0]], &device);
@@ -112,7 +112,12 @@ mod tests {
             vec![5.0, 6.0, 1.0, 2.0, 5.0, 6.0]
         );
         let grads = (rows * slot_weights).sum().backward();
-        let grad = weight.grad(&grads).unwrap().into_data().try_to_vec::<f32>().unwrap();
+        let grad = weight
+            .grad(&grads)
+            .unwrap()
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
         assert_eq!(grad, vec![100.0, 1000.0, 0.0, 0.0, 3.0, 30.0]);
     }
 }
