@@ -161,3 +161,30 @@ fn same_seed_same_model() {
     assert_eq!(a.test.auc, b.test.auc);
     assert_eq!(a.test.logloss, b.test.logloss);
 }
+
+/// `ember bench` on a small vocabulary: both embedding updates train, and
+/// every throughput it reports (forward and `predict_proba` scoring
+/// included) is a positive, finite number of samples a second.
+#[test]
+fn the_criteo_synth_benchmark_runs_and_reports_every_rate() {
+    let _serial = common::serial();
+    let results = ember_train::bench::run(&ember_train::bench::BenchOptions {
+        devices: vec![ember_models::device::DeviceChoice::Flex],
+        updates: vec![EmbeddingUpdate::Dense, EmbeddingUpdate::RowSparse],
+        batch_sizes: vec![256],
+        warmup_steps: 1,
+        timed_steps: 2,
+        rows: 1024,
+        vocab_totals: vec![5000],
+        seed: 7,
+    })
+    .unwrap();
+    assert_eq!(results.len(), 2);
+    for r in &results {
+        let score = r.score_samples_per_s.unwrap();
+        for rate in [r.train_samples_per_s, r.infer_samples_per_s, score] {
+            assert!(rate.is_finite() && rate > 0.0, "{r:?}");
+        }
+        assert!(r.vocab_rows >= 5000, "{r:?}");
+    }
+}
