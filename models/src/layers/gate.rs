@@ -24,12 +24,11 @@ impl Gate {
         softmax(self.linear.forward(x), 1)
     }
 
-    /// `Σ_e g(x)_e · f_e(x)` for expert outputs `f_e(x)` of shape `[B, H]`.
-    pub fn mix(&self, x: Tensor<2>, experts: &[Tensor<2>]) -> Tensor<2> {
-        let stacked: Tensor<3> = Tensor::stack(experts.to_vec(), 1); // [B, n, H]
-        let [b, _, h] = stacked.dims();
+    /// `Σ_e g(x)_e · f_e(x)` for the experts' outputs `[B, n, H]`.
+    pub fn mix(&self, x: Tensor<2>, experts: Tensor<3>) -> Tensor<2> {
+        let [b, _, h] = experts.dims();
         let g = self.weights(x).unsqueeze_dim::<3>(2); // [B, n, 1]
-        (stacked * g).sum_dim(1).reshape([b, h])
+        (experts * g).sum_dim(1).reshape([b, h])
     }
 }
 
@@ -50,7 +49,7 @@ mod tests {
             .try_to_vec::<f32>()
             .unwrap();
         let mixed = gate
-            .mix(x, &[e1.clone(), e2.clone()])
+            .mix(x, Tensor::stack(vec![e1.clone(), e2.clone()], 1))
             .into_data()
             .try_to_vec::<f32>()
             .unwrap();

@@ -50,18 +50,24 @@ impl CgcLayer {
     }
 
     /// `g^k(x_k) = w^k(x_k) · [E_k(x_k) ; S]` for every task, from each
-    /// task's input and the shared experts' outputs.
-    pub fn task_outputs(&self, task_inputs: &[Tensor<2>], shared: &[Tensor<2>]) -> Vec<Tensor<2>> {
+    /// task's input and the shared experts' outputs `[B, s, H]`.
+    pub fn task_outputs(&self, task_inputs: &[Tensor<2>], shared: Tensor<3>) -> Vec<Tensor<2>> {
         self.task_experts
             .iter()
             .zip(&self.gates)
             .zip(task_inputs)
             .map(|((experts, gate), x)| {
-                let mut pool = experts.forward(x.clone());
-                pool.extend_from_slice(shared);
-                gate.mix(x.clone(), &pool)
+                let pool = Tensor::cat(vec![experts.forward(x.clone()), shared.clone()], 1);
+                gate.mix(x.clone(), pool)
             })
             .collect()
+    }
+
+    /// The shared experts' outputs as they travel in a [`SharedRepr`],
+    /// `[B, s·H]`, back to `[B, s, H]`.
+    pub fn unflatten_shared(&self, flat: Tensor<2>) -> Tensor<3> {
+        let [b, _] = flat.dims();
+        flat.reshape([b, self.shared_experts.len(), self.shared_experts.width()])
     }
 
     /// A lower PLE level: each task's output and the shared output
@@ -72,7 +78,7 @@ impl CgcLayer {
         shared_input: Tensor<2>,
     ) -> (Vec<Tensor<2>>, Tensor<2>) {
         let shared = self.shared_experts.forward(shared_input.clone());
-        let task_experts: Vec<Vec<Tensor<2>>> = self
+        let task_experts: Vec<Tensor<3>> = self
             .task_experts
             .iter()
             .zip(task_inputs)
@@ -83,16 +89,15 @@ impl CgcLayer {
             .zip(&self.gates)
             .zip(task_inputs)
             .map(|((own, gate), x)| {
-                let pool: Vec<Tensor<2>> = own.iter().chain(&shared).cloned().collect();
-                gate.mix(x.clone(), &pool)
+                gate.mix(x.clone(), Tensor::cat(vec![own.clone(), shared.clone()], 1))
             })
             .collect();
         let gate = self
             .shared_gate
             .as_ref()
             .expect("a lower PLE level has a shared gate");
-        let pool: Vec<Tensor<2>> = task_experts.into_iter().flatten().chain(shared).collect();
-        (outputs, gate.mix(shared_input, &pool))
+        let pool = Tensor::cat([task_experts, vec![shared]].concat(), 1);
+        (outputs, gate.mix(shared_input, pool))
     }
 }
 
@@ -118,19 +123,22 @@ impl Cgc {
         })
     }
 
-    /// `[x, S_1(x), …, S_s(x)]`: task experts and gates read `x`.
+    /// `[x, [S_1(x) … S_s(x)]]` (the shared experts' outputs as
+    /// `[B, s·H]`): task experts and gates read `x`.
     pub fn shared(&self, batch: &Batch) -> SharedRepr {
         let x = self.features.forward(batch).flatten();
-        let mut parts = vec![x.clone()];
-        parts.extend(self.layer.shared_experts.forward(x));
-        SharedRepr { parts }
+        let shared = self.layer.shared_experts.forward(x.clone());
+        SharedRepr {
+            parts: vec![x, shared.flatten(1, 2)],
+        }
     }
 
     pub fn heads(&self, repr: &SharedRepr) -> Tensor<2> {
         let x = repr.parts[0].clone();
         let inputs = vec![x; self.towers.towers.len()];
+        let shared = self.layer.unflatten_shared(repr.parts[1].clone());
         self.towers
-            .forward(self.layer.task_outputs(&inputs, &repr.parts[1..]))
+            .forward(self.layer.task_outputs(&inputs, shared))
     }
 
     pub fn visit_shared<V: ModuleVisitor>(&self, visitor: &mut V) {

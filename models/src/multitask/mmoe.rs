@@ -40,20 +40,27 @@ impl Mmoe {
         })
     }
 
-    /// `[x, f_1(x), …, f_n(x)]`: the gates read `x`, the mixtures the experts.
+    /// `[x, [f_1(x) … f_n(x)]]` (the experts' outputs as `[B, n·H]`): the
+    /// gates read `x`, the mixtures the experts.
     pub fn shared(&self, batch: &Batch) -> SharedRepr {
         let x = self.features.forward(batch).flatten();
-        let mut parts = vec![x.clone()];
-        parts.extend(self.experts.forward(x));
-        SharedRepr { parts }
+        let experts = self.experts.forward(x.clone());
+        SharedRepr {
+            parts: vec![x, experts.flatten(1, 2)],
+        }
     }
 
     pub fn heads(&self, repr: &SharedRepr) -> Tensor<2> {
-        let (x, experts) = (&repr.parts[0], &repr.parts[1..]);
+        let x = &repr.parts[0];
+        let [b, _] = x.dims();
+        let experts: Tensor<3> =
+            repr.parts[1]
+                .clone()
+                .reshape([b, self.experts.len(), self.experts.width()]);
         let mixtures = self
             .gates
             .iter()
-            .map(|gate| gate.mix(x.clone(), experts))
+            .map(|gate| gate.mix(x.clone(), experts.clone()))
             .collect();
         self.towers.forward(mixtures)
     }

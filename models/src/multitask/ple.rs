@@ -52,20 +52,21 @@ impl Ple {
         self.towers.towers.len()
     }
 
-    /// `[x_1, …, x_T, S_1(x_s), …]`: each task's input to the last level and
-    /// the last level's shared experts.
+    /// `[x_1, …, x_T, [S_1(x_s) … S_s(x_s)]]`: each task's input to the last
+    /// level and the last level's shared experts' outputs as `[B, s·H]`.
     pub fn shared(&self, batch: &Batch) -> SharedRepr {
         let x = self.features.forward(batch).flatten();
         let (mut inputs, mut shared_input) = (vec![x.clone(); self.tasks()], x);
         for level in &self.lower {
             (inputs, shared_input) = level.forward(&inputs, shared_input);
         }
-        inputs.extend(self.last.shared_experts.forward(shared_input));
+        inputs.push(self.last.shared_experts.forward(shared_input).flatten(1, 2));
         SharedRepr { parts: inputs }
     }
 
     pub fn heads(&self, repr: &SharedRepr) -> Tensor<2> {
         let (inputs, shared) = repr.parts.split_at(self.tasks());
+        let shared = self.last.unflatten_shared(shared[0].clone());
         self.towers.forward(self.last.task_outputs(inputs, shared))
     }
 
