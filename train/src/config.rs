@@ -17,6 +17,10 @@ use crate::retrieval::RetrievalRunConfig;
 #[serde(rename_all = "snake_case")]
 pub enum OptimizerKind {
     Adam,
+    /// Adam whose row-sparse embedding rows move only when a batch touches
+    /// them ("lazy" Adam): a skipped row's moments wait, unlike dense Adam's,
+    /// which keep moving it. Dense parameters train with plain Adam.
+    LazyAdam,
     Adagrad,
 }
 

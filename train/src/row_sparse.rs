@@ -2,17 +2,28 @@
 //! and only their optimizer state (see `ember_models::layers::row_sparse`).
 //!
 //! Per table it keeps, on the training device, `[V, d]` moments and a `[V]`
-//! per-row step count. A step reads the touched rows of each (`select`),
-//! applies the update rule to those `U` rows, and writes them back with
-//! `scatter_nd` (one parallel write per element; the ids are distinct, so
-//! `Assign` is deterministic). Nothing in a step is proportional to `V`.
+//! record of the step at which each row was last updated, plus the table's
+//! step count on the host. A step reads the touched rows of each (`select`),
+//! applies the update rule to those `U` rows, and writes them back (see
+//! `write_rows`). Nothing in a step is proportional to `V`.
 //!
-//! Update rules, for a touched row with gradient `g` and its own step `t`:
-//! - Adam ("lazy" Adam, per-row state): `m ← β₁m + (1-β₁)g`,
-//!   `v ← β₂v + (1-β₂)g²`, `w ← w - lr · m̂ / (√v̂ + ε)` with the bias
-//!   corrections of the row's own `t`. A row touched at every step follows
-//!   dense Adam exactly; an untouched row neither moves nor decays its moments
-//!   (dense Adam would keep moving it on stale momentum).
+//! Update rules, for a touched row with gradient `g` at the table's step `t`:
+//! - Adam, dense-equivalent: dense Adam also moves a row the batch did not
+//!   touch, on its decaying momentum (its gradient is 0, so
+//!   `m ← β₁m`, `v ← β₂v`, `w ← w − lr · ĉ · m/(√v + ε)`). A row last updated
+//!   at step `s` has missed `k = t − 1 − s` such steps; they are applied in
+//!   closed form when the row is next touched,
+//!   `w ← w − lr · ĉ_t · m/(√v + ε) · Σ_{j=1..k} (β₁/√β₂)^j`, `m ← β₁ᵏm`,
+//!   `v ← β₂ᵏv`, and then the step's own update
+//!   `m ← β₁m + (1-β₁)g`, `v ← β₂v + (1-β₂)g²`,
+//!   `w ← w − lr · m ĉ_t / (√v + ε√(1-β₂ᵗ))`, `ĉ_t = √(1-β₂ᵗ)/(1-β₁ᵗ)`.
+//!   A row touched at every step follows dense Adam exactly; for the others
+//!   the closed form takes every missed step's bias correction as step `t`'s
+//!   and leaves ε out of the decayed denominators (both matter only in the
+//!   first steps, or for rows whose `v` has decayed to ε). Without the
+//!   catch-up (`optimizer = "lazy_adam"`: a skipped row waits, moments and
+//!   all) rare ids lag: on frappe the DeepFM preset's test AUC was 0.9477
+//!   against dense Adam's 0.9511, with the catch-up 0.9499 (means of 4 seeds).
 //! - Adagrad: `G ← G + g²`, `w ← w - lr · g / (√G + ε)`; identical to dense
 //!   Adagrad for every row, since an untouched row's dense update is zero.
 
@@ -54,8 +65,10 @@ struct TableState {
     m: Tensor<2>,
     /// Adam's second moment, or Adagrad's sum of squared gradients.
     v: Tensor<2>,
-    /// `[V]` updates each row has had.
-    steps: Tensor<1>,
+    /// `[V]`: the step at which each row was last updated (0: never).
+    last: Tensor<1>,
+    /// Steps this table has taken.
+    step: u64,
 }
 
 /// What a step writes back into one table: `weight[unique] = rows`.
@@ -119,45 +132,64 @@ impl RowSparseOptimizer {
             let device = rows.device();
             // Owned, not borrowed from the map: a write into a tensor nobody
             // else holds happens in place instead of copying the whole table.
-            let TableState { m, v, steps } =
+            let TableState { m, v, last, step } =
                 self.states.remove(&g.param).unwrap_or_else(|| TableState {
                     m: Tensor::zeros([g.table_rows, d], &device),
                     v: Tensor::zeros([g.table_rows, d], &device),
-                    steps: Tensor::zeros([g.table_rows], &device),
+                    last: Tensor::zeros([g.table_rows], &device),
+                    step: 0,
                 });
+            let step = step + 1;
             let unique = &g.unique;
-            let t = steps.clone().select(0, unique.clone()) + 1.0; // [U]
-            let steps = write_rows(steps, unique, t.clone());
+            let missed = (-last.clone().select(0, unique.clone()) + (step - 1) as f32)
+                .clamp_min(0.0)
+                .reshape([u, 1]); // k, [U, 1]
+            let last = write_rows(last, unique, Tensor::full([u], step as f32, &device));
             let v_rows = v.clone().select(0, unique.clone());
             let (state, new_rows) = match self.config.kind {
-                OptimizerKind::Adam => {
-                    let (b1, b2) = (self.config.beta_1, self.config.beta_2);
-                    let m_rows =
-                        m.clone().select(0, unique.clone()) * b1 + grad.clone() * (1.0 - b1);
-                    let v_rows = v_rows * b2 + grad.square() * (1.0 - b2);
-                    // The same arrangement as Burn's dense Adam:
+                OptimizerKind::Adam | OptimizerKind::LazyAdam => {
+                    let (b1, b2, eps) =
+                        (self.config.beta_1, self.config.beta_2, self.config.epsilon);
+                    let t = step as f64;
+                    let bc2_sqrt = (1.0 - f64::from(b2).powf(t)).sqrt();
+                    let c = (bc2_sqrt / (1.0 - f64::from(b1).powf(t))) as f32;
+                    // The k missed zero-gradient steps, in closed form.
+                    let m_rows = m.clone().select(0, unique.clone());
+                    // Lazy Adam: nothing was missed.
+                    let missed = if self.config.kind == OptimizerKind::LazyAdam {
+                        missed.zeros_like()
+                    } else {
+                        missed
+                    };
+                    let r = b1 / b2.sqrt();
+                    let geometric = (-(missed.clone() * r.ln()).exp() + 1.0) * (r / (1.0 - r));
+                    let catch_up = m_rows.clone() / (v_rows.clone().sqrt() + eps) * geometric * c;
+                    let m_rows = m_rows * (missed.clone() * b1.ln()).exp();
+                    let v_rows = v_rows * (missed * b2.ln()).exp();
+                    // This step, in the arrangement of Burn's dense Adam:
                     // m · √(1-β₂ᵗ)/(1-β₁ᵗ) / (√v + ε·√(1-β₂ᵗ)).
-                    let t = t.reshape([u, 1]);
-                    let bc1 = -(t.clone() * b1.ln()).exp() + 1.0; // 1 - β₁ᵗ
-                    let bc2_sqrt = (-(t * b2.ln()).exp() + 1.0).sqrt(); // √(1 - β₂ᵗ)
-                    let step = m_rows.clone() * (bc2_sqrt.clone() / bc1)
-                        / (v_rows.clone().sqrt() + bc2_sqrt * self.config.epsilon);
+                    let m_rows = m_rows * b1 + grad.clone() * (1.0 - b1);
+                    let v_rows = v_rows * b2 + grad.square() * (1.0 - b2);
+                    let update =
+                        m_rows.clone() * c / (v_rows.clone().sqrt() + eps * bc2_sqrt as f32);
                     let state = TableState {
                         m: write_rows(m, unique, m_rows),
                         v: write_rows(v, unique, v_rows),
-                        steps,
+                        last,
+                        step,
                     };
-                    (state, rows - step * lr)
+                    (state, rows - (catch_up + update) * lr)
                 }
                 OptimizerKind::Adagrad => {
                     let v_rows = v_rows + grad.clone().square();
-                    let step = grad / (v_rows.clone().sqrt() + self.config.epsilon);
+                    let update = grad / (v_rows.clone().sqrt() + self.config.epsilon);
                     let state = TableState {
                         m,
                         v: write_rows(v, unique, v_rows),
-                        steps,
+                        last,
+                        step,
                     };
-                    (state, rows - step * lr)
+                    (state, rows - update * lr)
                 }
             };
             self.states.insert(g.param, state);
@@ -186,7 +218,7 @@ impl RowSparseOptimizer {
                 tables.push(TableRecord {
                     m: Param::from_tensor(state.m.clone()),
                     v: Param::from_tensor(state.v.clone()),
-                    steps: Param::from_tensor(state.steps.clone()),
+                    last_step: Param::from_tensor(state.last.clone()),
                 });
             }
         }
@@ -210,7 +242,7 @@ impl RowSparseOptimizer {
                 Ok(TableRecord {
                     m: Param::from_tensor(Tensor::zeros([device_rows, dim], device)),
                     v: Param::from_tensor(Tensor::zeros([device_rows, dim], device)),
-                    steps: Param::from_tensor(Tensor::zeros([device_rows], device)),
+                    last_step: Param::from_tensor(Tensor::zeros([device_rows], device)),
                 })
             })
             .collect::<Result<_>>()?;
@@ -234,12 +266,25 @@ impl RowSparseOptimizer {
             let id = *ids.get(name).with_context(|| {
                 format!("checkpoint names table '{name}', which the model lacks")
             })?;
+            let last = table.last_step.val().to_device(device).detach();
+            // Every step updates some row, so the table's step count is the
+            // latest row's.
+            let step = last
+                .clone()
+                .max()
+                .into_data()
+                .try_to_vec::<f32>()
+                .map_err(|e| anyhow::anyhow!("row-sparse state: {e:?}"))?
+                .first()
+                .copied()
+                .unwrap_or(0.0) as u64;
             self.states.insert(
                 id,
                 TableState {
                     m: table.m.val().to_device(device).detach(),
                     v: table.v.val().to_device(device).detach(),
-                    steps: table.steps.val().to_device(device).detach(),
+                    last,
+                    step,
                 },
             );
         }
@@ -257,7 +302,8 @@ pub struct RowSparseRecord {
 pub struct TableRecord {
     pub m: Param<Tensor<2>>,
     pub v: Param<Tensor<2>>,
-    pub steps: Param<Tensor<1>>,
+    /// The step at which each row was last updated (0: never).
+    pub last_step: Param<Tensor<1>>,
 }
 
 /// Every float parameter's module path (`features.tables.0.weight`), by id.
@@ -430,33 +476,87 @@ mod tests {
         assert_close(&sparse, &dense, 1e-5);
     }
 
+    /// Lazy Adam moves a row only in the steps that touch it, with the
+    /// table's step for the bias corrections: row 0, first touched at step
+    /// 3, moves by `lr · √(1-β₂³)/(1-β₁³) · (1-β₁)/√(1-β₂)` = 0.639 lr.
     #[test]
-    fn lazy_adam_moves_only_touched_rows_with_their_own_step_count() {
-        // Row 3 is never touched; row 0 only in the last step, so its first
-        // update must be a full first-step Adam update (|Δ| ≈ lr per element).
-        let steps = vec![vec![1, 2], vec![2, 5], vec![0, 2]];
+    fn lazy_adam_moves_only_the_rows_a_step_touches() {
+        let steps = vec![vec![1, 2], vec![2, 5], vec![0, 2], vec![1, 2]];
         let lr = 0.01;
-        let device = Device::flex().autodiff();
-        let before = weights(&table(&device));
-        let after = sparse_steps(OptimizerKind::Adam, &steps, lr);
-        for row in 0..ROWS {
-            let moved: Vec<f32> = (0..DIM)
-                .map(|k| after[row * DIM + k] - before[row * DIM + k])
-                .collect();
-            match row {
-                3 | 4 => assert!(
-                    moved.iter().all(|d| *d == 0.0),
-                    "row {row} moved: {moved:?}"
-                ),
-                // One step each: Adam's first update is lr · sign(g).
-                0 | 1 | 5 => {
-                    for d in moved {
-                        assert!((d.abs() - lr as f32).abs() < 1e-4, "row {row}: {d}");
-                    }
-                }
-                _ => assert!(moved.iter().any(|d| d.abs() > 1e-4)),
-            }
+        let before = weights(&table(&Device::flex().autodiff()));
+        let after = sparse_steps(OptimizerKind::LazyAdam, &steps, lr);
+        let (b1, b2) = (0.9f64, 0.999f64);
+        let first_move =
+            lr * (1.0 - b2.powi(3)).sqrt() / (1.0 - b1.powi(3)) * (1.0 - b1) / (1.0 - b2).sqrt();
+        for k in 0..DIM {
+            let d = (after[k] - before[k]).abs() as f64;
+            assert!((d - first_move).abs() < 1e-4, "row 0: {d} vs {first_move}");
         }
+        for row in [3, 4] {
+            assert_eq!(
+                after[row * DIM..(row + 1) * DIM],
+                before[row * DIM..(row + 1) * DIM]
+            );
+        }
+        // Row 5 was touched at step 2 only, so neither variant has moved it
+        // since; row 1, touched at steps 1 and 4, also gets the moves of
+        // steps 2–3 from the catch-up, and not from lazy Adam.
+        let catch_up = sparse_steps(OptimizerKind::Adam, &steps, lr);
+        assert_eq!(after[5 * DIM..6 * DIM], catch_up[5 * DIM..6 * DIM]);
+        assert_ne!(after[DIM..2 * DIM], catch_up[DIM..2 * DIM]);
+    }
+
+    /// Rows a batch skips catch up when next touched. Rows 0–2 are in every
+    /// batch, row 3 in every third, row 4 once at the start, row 5 never:
+    /// after the last step, rows touched in it (0–3) must be where dense Adam
+    /// put them, including the moves dense Adam made on row 3's momentum
+    /// while it was skipped; row 4 lags dense Adam by the moves it has not
+    /// caught up on yet, and row 5 never moves.
+    #[test]
+    fn adam_catches_up_on_the_steps_a_row_missed() {
+        let steps: Vec<Vec<i32>> = (0..30)
+            .map(|s| {
+                let mut ids = vec![0, 1, 2];
+                if s % 3 == 2 {
+                    ids.push(3);
+                }
+                if s == 0 {
+                    ids.push(4);
+                }
+                ids
+            })
+            .collect();
+        let lr = 0.01;
+        let sparse = sparse_steps(OptimizerKind::Adam, &steps, lr);
+        let dense = dense_steps(AdamConfig::new().with_epsilon(1e-8).init(), &steps, lr);
+        let before = weights(&table(&Device::flex().autodiff()));
+        let row = |w: &[f32], r: usize| w[r * DIM..(r + 1) * DIM].to_vec();
+        assert_close(&sparse[..3 * DIM], &dense[..3 * DIM], 1e-5);
+        // Row 3: the closed form takes the missed steps' bias correction as
+        // the current step's; over 30 steps that stays within 0.5% of its
+        // move (measured 0.13%; without the catch-up, over 2%).
+        let moved: f32 = row(&dense, 3)
+            .iter()
+            .zip(row(&before, 3))
+            .map(|(d, b)| (d - b).abs())
+            .sum();
+        let off: f32 = row(&sparse, 3)
+            .iter()
+            .zip(row(&dense, 3))
+            .map(|(s, d)| (s - d).abs())
+            .sum();
+        assert!(moved > 0.05, "row 3 barely moved: {moved}");
+        assert!(off < 0.005 * moved, "row 3: {off} off a move of {moved}");
+        // Row 4 moved once (Adam's first step: lr · sign(g)) and has not
+        // caught up since; dense Adam kept moving it.
+        for (s, b) in row(&sparse, 4).iter().zip(row(&before, 4)) {
+            assert!(
+                ((s - b).abs() - lr as f32).abs() < 1e-4,
+                "row 4: {s} vs {b}"
+            );
+        }
+        assert_eq!(row(&sparse, 5), row(&before, 5));
+        assert_eq!(row(&dense, 5), row(&before, 5));
     }
 }
 

@@ -16,7 +16,9 @@ use crate::row_sparse::{RowSparseConfig, RowSparseOptimizer};
 /// Burn's optimizer for the parameters that get dense gradients.
 pub(crate) fn dense_optimizer(config: &TrainConfig) -> ModuleOptimizer {
     match config.optimizer {
-        OptimizerKind::Adam => AdamConfig::new().with_epsilon(config.epsilon).init(),
+        OptimizerKind::Adam | OptimizerKind::LazyAdam => {
+            AdamConfig::new().with_epsilon(config.epsilon).init()
+        }
         OptimizerKind::Adagrad => AdaGradConfig::new().with_epsilon(config.epsilon).init(),
     }
 }
