@@ -141,9 +141,12 @@ impl RowSparseOptimizer {
                 });
             let step = step + 1;
             let unique = &g.unique;
-            let missed = (-last.clone().select(0, unique.clone()) + (step - 1) as f32)
-                .clamp_min(0.0)
-                .reshape([u, 1]); // k, [U, 1]
+            // k: the steps each touched row missed, for Adam's catch-up only.
+            let missed = (self.config.kind == OptimizerKind::Adam).then(|| {
+                (-last.clone().select(0, unique.clone()) + (step - 1) as f32)
+                    .clamp_min(0.0)
+                    .reshape([u, 1])
+            });
             let last = write_rows(last, unique, Tensor::full([u], step as f32, &device));
             let v_rows = v.clone().select(0, unique.clone());
             let (state, new_rows) = match self.config.kind {
@@ -153,19 +156,24 @@ impl RowSparseOptimizer {
                     let t = step as f64;
                     let bc2_sqrt = (1.0 - f64::from(b2).powf(t)).sqrt();
                     let c = (bc2_sqrt / (1.0 - f64::from(b1).powf(t))) as f32;
-                    // The k missed zero-gradient steps, in closed form.
                     let m_rows = m.clone().select(0, unique.clone());
-                    // Lazy Adam: nothing was missed.
-                    let missed = if self.config.kind == OptimizerKind::LazyAdam {
-                        missed.zeros_like()
-                    } else {
-                        missed
+                    // The k missed zero-gradient steps, in closed form (lazy
+                    // Adam has none to make up).
+                    let (m_rows, v_rows, catch_up) = match missed {
+                        Some(missed) => {
+                            let r = b1 / b2.sqrt();
+                            let geometric =
+                                (-(missed.clone() * r.ln()).exp() + 1.0) * (r / (1.0 - r));
+                            let moves =
+                                m_rows.clone() / (v_rows.clone().sqrt() + eps) * geometric * c;
+                            (
+                                m_rows * (missed.clone() * b1.ln()).exp(),
+                                v_rows * (missed * b2.ln()).exp(),
+                                Some(moves),
+                            )
+                        }
+                        None => (m_rows, v_rows, None),
                     };
-                    let r = b1 / b2.sqrt();
-                    let geometric = (-(missed.clone() * r.ln()).exp() + 1.0) * (r / (1.0 - r));
-                    let catch_up = m_rows.clone() / (v_rows.clone().sqrt() + eps) * geometric * c;
-                    let m_rows = m_rows * (missed.clone() * b1.ln()).exp();
-                    let v_rows = v_rows * (missed * b2.ln()).exp();
                     // This step, in the arrangement of Burn's dense Adam:
                     // m · √(1-β₂ᵗ)/(1-β₁ᵗ) / (√v + ε·√(1-β₂ᵗ)).
                     let m_rows = m_rows * b1 + grad.clone() * (1.0 - b1);
@@ -178,7 +186,11 @@ impl RowSparseOptimizer {
                         last,
                         step,
                     };
-                    (state, rows - (catch_up + update) * lr)
+                    let moves = match catch_up {
+                        Some(catch_up) => catch_up + update,
+                        None => update,
+                    };
+                    (state, rows - moves * lr)
                 }
                 OptimizerKind::Adagrad => {
                     let v_rows = v_rows + grad.clone().square();
