@@ -5,14 +5,18 @@ Reads the run log `ember bench-mtl mmoe-synthetic` writes (mmoe_synthetic.jsonl)
 and compares the gap, shared-bottom's test MSE minus the other model's (mean of
 both tasks), at each p with the gap at p = 1, seed by seed: a seed draws the
 same u1 and rows at every p, so the paired difference cancels what the seed
-alone decides. Prints mean, sample std and standard error over seeds, and each
-seed's least-squares slope of the gap against 1 - p.
+alone decides. Prints mean ± standard error, sample std and median over seeds
+(a run whose tower dies scores several times the others' MSE, so the median
+is the robust reading), and each
+seed's least-squares slope of the gap against 1 - p; and the same comparison
+on log(shared-bottom MSE / other MSE), which does not depend on the MSE's scale.
 
     python3 scripts/mtl_gap_trend.py reports/multitask/mmoe_synthetic.jsonl
 
 Standard library only.
 """
 import json
+import math
 import re
 import statistics
 import sys
@@ -35,27 +39,52 @@ def main():
     seeds = sorted({s for _, _, s in mse})
     print(f"{len(seeds)} seeds, p = {ps}")
 
-    def summary(values):
+    # Enough decimals for the smallest MSE in the log (slow sines fit to ~0.001).
+    decimals = max(3, 2 - math.floor(math.log10(max(min(mse.values()), 1e-12))))
+
+    def summary(values, d=decimals):
         mean = statistics.mean(values)
         sd = statistics.stdev(values) if len(values) > 1 else float("nan")
-        return f"{mean:+.3f} ± {sd / len(values) ** 0.5:.3f} (sd {sd:.3f})"
+        median = statistics.median(values)
+        return (
+            f"{mean:+.{d}f} ± {sd / len(values) ** 0.5:.{d}f} "
+            f"(sd {sd:.{d}f}, median {median:+.{d}f})"
+        )
 
     for other in ("mmoe", "cgc"):
         gap = defaultdict(dict)
         for (p, model, s), value in mse.items():
             if model == other and (p, "shared_bottom", s) in mse:
                 gap[p][s] = mse[(p, "shared_bottom", s)] - value
+        if not gap:
+            continue
         print(f"\n{other}: gap = shared-bottom − {other}, mean ± standard error over seeds")
         print("| p | gap | gap(p) − gap(1), paired |")
         print("|---|---|---|")
-        for p in ps:
+        for p in sorted(gap, reverse=True):
             paired = [gap[p][s] - gap[1.0][s] for s in seeds if s in gap[p] and s in gap[1.0]]
             trend = summary(paired) if p != 1.0 else "-"
+            if p != 1.0:
+                trend += f", larger in {sum(d > 0 for d in paired)} of {len(paired)} seeds"
             print(f"| {p} | {summary(list(gap[p].values()))} | {trend} |")
+        # The same comparison scale-free: log(shared-bottom / other), so
+        # +0.1 means shared-bottom's MSE is 10.5% higher.
+        ratio = defaultdict(dict)
+        for (p, model, s), value in mse.items():
+            if model == other and (p, "shared_bottom", s) in mse:
+                ratio[p][s] = math.log(mse[(p, "shared_bottom", s)] / value)
+        print("| p | log(SB / model) | minus at p = 1, paired |")
+        print("|---|---|---|")
+        for p in sorted(ratio, reverse=True):
+            paired = [ratio[p][s] - ratio[1.0][s] for s in seeds if s in ratio[p] and s in ratio[1.0]]
+            trend = summary(paired, 3) if p != 1.0 else "-"
+            print(f"| {p} | {summary(list(ratio[p].values()), 3)} | {trend} |")
         slopes = []
         for s in seeds:
             xs = [1 - p for p in ps if s in gap[p]]
             ys = [gap[p][s] for p in ps if s in gap[p]]
+            if len(xs) < 2:
+                continue
             mx, my = statistics.mean(xs), statistics.mean(ys)
             slopes.append(
                 sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)

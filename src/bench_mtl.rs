@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use ember_datasets::readers::RatingLabel;
 use ember_datasets::registry::{DataConfig, load};
-use ember_datasets::synthetic::click_conversion;
+use ember_datasets::synthetic::{click_conversion, mmoe_synthetic};
 use ember_models::device::DeviceChoice;
 use ember_models::multitask::TaskSpec;
 use ember_models::{MultiTaskConfig, MultiTaskKind};
@@ -88,6 +88,34 @@ struct Bench {
     presets: PathBuf,
 }
 
+/// The training rows' label correlation of an mmoe-synthetic data config
+/// (drawn again here: 10,000 rows take milliseconds).
+fn mmoe_label_correlation(data: &DataConfig) -> Result<f64> {
+    match data {
+        DataConfig::MmoeSynthetic {
+            correlation,
+            alpha_scale,
+            rows,
+            seed,
+        } => {
+            let (_, [train, _, _]) =
+                mmoe_synthetic::generate(*correlation, *alpha_scale, *rows, *seed)?;
+            Ok(mmoe_synthetic::label_correlation(&train))
+        }
+        other => anyhow::bail!(
+            "the mmoe-synthetic presets must read source = \"mmoe-synthetic\", not {}",
+            other.source_name()
+        ),
+    }
+}
+
+fn mmoe_alpha_scale(data: &DataConfig) -> f64 {
+    match data {
+        DataConfig::MmoeSynthetic { alpha_scale, .. } => *alpha_scale,
+        _ => f64::NAN,
+    }
+}
+
 /// Mean and sample standard deviation.
 fn mean_std(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
@@ -98,6 +126,29 @@ fn mean_std(v: &[f64]) -> (f64, f64) {
         0.0
     };
     (mean, var.sqrt())
+}
+
+/// How long the runs train, in words for the report.
+fn budget(t: &TrainConfig) -> String {
+    if t.patience >= t.epochs {
+        format!(
+            "a fixed budget of {} epochs (no early stopping; the epoch with the best mean validation MSE is tested)",
+            t.epochs
+        )
+    } else {
+        format!(
+            "≤ {} epochs, early stopping on mean validation MSE (patience {})",
+            t.epochs, t.patience
+        )
+    }
+}
+
+/// Decimals that show three significant digits of `smallest` (at least 3).
+fn decimals_for(smallest: f64) -> usize {
+    if !(smallest.is_finite() && smallest > 0.0) {
+        return 3;
+    }
+    (2 - smallest.log10().floor() as i64).clamp(3, 9) as usize
 }
 
 fn pm(v: &[f64], digits: usize) -> String {
@@ -171,6 +222,8 @@ impl Bench {
             .collect::<Result<Vec<_>>>()?;
         // results[p][model] = per-seed (mse y1, mse y2, seconds)
         let mut results = vec![vec![Vec::new(); presets.len()]; correlations.len()];
+        // label_corr[p] = per-seed Pearson correlation of y1 and y2 (train rows)
+        let mut label_corr = vec![Vec::new(); correlations.len()];
         let start = std::time::Instant::now();
         for (pi, &p) in correlations.iter().enumerate() {
             for seed in 1..=seeds {
@@ -185,6 +238,9 @@ impl Bench {
                             format!("name=\"mmoe-synthetic-p{p}-{kind}-s{seed}\""),
                         ],
                     )?;
+                    if ki == 0 {
+                        label_corr[pi].push(mmoe_label_correlation(&config.data)?);
+                    }
                     let run = self.train(&config, &log)?;
                     let mse = |t: usize| run.summary.test.tasks[t].mse.unwrap_or(f64::NAN);
                     results[pi][ki].push((mse(0), mse(1), run.summary.train_seconds));
@@ -198,15 +254,17 @@ impl Bench {
             "## mmoe-synthetic\n\nPROTOCOLS.md mmoe-synthetic: d = 100, 10,000 train / 1,000 test rows per p \
              (plus 1,000 validation rows for early stopping), seeds 1..={seeds} (each seed draws u1, u2 and the rows). \
              The presets `{}/{{shared_bottom,mmoe,cgc}}.toml` with p and the seed overridden: \
-             Adam lr {}, batch {}, ≤ {} epochs, early stopping on mean validation MSE (patience {}). \
+             Sine frequencies α_k = {}·k. \
+             Adam lr {}, batch {}, {}. \
              Shared-bottom: bottom {:?}, MMoE: {} experts {:?}, CGC: {} task + {} shared experts {:?}; towers {:?}; \
              the 100-dim input is projected to {} by the shared feature layer. Test MSE, mean ± sample std over seeds; \
-             `gap` = shared-bottom − MMoE (mean of both tasks). Wall time {:.0} s for {} runs on {}.\n\n",
+             `gap` = shared-bottom − MMoE (mean of both tasks); `label corr` = Pearson correlation of y1 and y2 \
+             on the training rows, mean over seeds. Wall time {:.0} s for {} runs on {}.\n\n",
             self.presets.display(),
+            mmoe_alpha_scale(&sb.data),
             t.lr,
             t.batch_size,
-            t.epochs,
-            t.patience,
+            budget(t),
             sb.model.bottom,
             mmoe.model.experts,
             mmoe.model.expert_hidden,
@@ -224,7 +282,18 @@ impl Bench {
                 "(The presets' training settings differ; the ones above are shared-bottom's.)\n\n",
             );
         }
-        md.push_str("| p | shared-bottom y1 | y2 | MMoE y1 | y2 | CGC y1 | y2 | gap SB − MMoE | gap SB − CGC |\n|---|---|---|---|---|---|---|---|---|\n");
+        // Enough decimals for the smallest mean MSE (slow sines fit to ~0.001).
+        let smallest = results
+            .iter()
+            .flatten()
+            .flat_map(|runs: &Vec<(f64, f64, f64)>| {
+                let y1: Vec<f64> = runs.iter().map(|r| r.0).collect();
+                let y2: Vec<f64> = runs.iter().map(|r| r.1).collect();
+                [mean_std(&y1).0, mean_std(&y2).0]
+            })
+            .fold(f64::INFINITY, f64::min);
+        let digits = decimals_for(smallest);
+        md.push_str("| p | label corr | shared-bottom y1 | y2 | MMoE y1 | y2 | CGC y1 | y2 | gap SB − MMoE | gap SB − CGC |\n|---|---|---|---|---|---|---|---|---|---|\n");
         let mut series: Vec<Series> = configs
             .iter()
             .map(|c| Series {
@@ -233,7 +302,7 @@ impl Bench {
             })
             .collect();
         for (pi, &p) in correlations.iter().enumerate() {
-            let mut row = format!("| {p} |");
+            let mut row = format!("| {p} | {:.2} |", mean_std(&label_corr[pi]).0);
             let avg = |ki: usize| -> Vec<f64> {
                 results[pi][ki]
                     .iter()
@@ -243,14 +312,18 @@ impl Bench {
             for ki in 0..presets.len() {
                 let y1: Vec<f64> = results[pi][ki].iter().map(|r| r.0).collect();
                 let y2: Vec<f64> = results[pi][ki].iter().map(|r| r.1).collect();
-                row.push_str(&format!(" {} | {} |", pm(&y1, 3), pm(&y2, 3)));
+                row.push_str(&format!(" {} | {} |", pm(&y1, digits), pm(&y2, digits)));
                 let (m, s) = mean_std(&avg(ki));
                 series[ki].points.push((p, m, s));
             }
             let gap = |ki: usize| -> Vec<f64> {
                 avg(0).iter().zip(avg(ki)).map(|(a, b)| a - b).collect()
             };
-            row.push_str(&format!(" {} | {} |\n", pm(&gap(1), 3), pm(&gap(2), 3)));
+            row.push_str(&format!(
+                " {} | {} |\n",
+                pm(&gap(1), digits),
+                pm(&gap(2), digits)
+            ));
             md.push_str(&row);
         }
         let svg = line_chart(
@@ -520,5 +593,20 @@ impl Bench {
         md.push_str("\nEvery run: `ml100k_balance.jsonl`.\n");
         std::fs::write(self.out.join("ml100k_balance.md"), md)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_show_three_significant_digits_of_small_errors() {
+        assert_eq!(decimals_for(0.5), 3);
+        assert_eq!(decimals_for(12.0), 3);
+        assert_eq!(decimals_for(0.0015), 5);
+        assert_eq!(format!("{:.*}", decimals_for(0.0015), 0.0015), "0.00150");
+        assert_eq!(decimals_for(0.0), 3);
+        assert_eq!(decimals_for(f64::NAN), 3);
     }
 }

@@ -281,6 +281,7 @@ fn mmoe_fits_the_synthetic_regression_tasks_and_resumes_exactly() {
     let out = tempfile::tempdir().unwrap();
     let data = DataConfig::MmoeSynthetic {
         correlation: 0.5,
+        alpha_scale: 1.0,
         rows: [3000, 500, 500],
         seed: 1,
     };

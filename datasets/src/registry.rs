@@ -44,6 +44,9 @@ fn criteo_synth_seed() -> u64 {
 fn mmoe_rows() -> [usize; 3] {
     mmoe_synthetic::DEFAULT_ROWS
 }
+fn mmoe_alpha_scale() -> f64 {
+    1.0
+}
 fn click_conversion_rows() -> [usize; 3] {
     click_conversion::DEFAULT_ROWS
 }
@@ -145,6 +148,9 @@ pub enum DataConfig {
     /// weight vectors have cosine `correlation`; one dense field `x`.
     MmoeSynthetic {
         correlation: f64,
+        /// Sine frequencies `α_k = alpha_scale·k`; PROTOCOLS.md's is 1.
+        #[serde(default = "mmoe_alpha_scale")]
+        alpha_scale: f64,
         #[serde(default = "mmoe_rows")]
         rows: [usize; 3],
         #[serde(default)]
@@ -404,10 +410,12 @@ fn load_splits(config: &DataConfig) -> Result<PreparedData> {
         }
         DataConfig::MmoeSynthetic {
             correlation,
+            alpha_scale,
             rows,
             seed,
         } => {
-            let (_, [train, valid, test]) = mmoe_synthetic::generate(*correlation, *rows, *seed)?;
+            let (_, [train, valid, test]) =
+                mmoe_synthetic::generate(*correlation, *alpha_scale, *rows, *seed)?;
             Ok(born_encoded(mmoe_synthetic::layout(), train, valid, test))
         }
         DataConfig::ClickConversion { rows, seed } => {
@@ -599,6 +607,7 @@ pub fn describe(name: &str, root: Option<&Path>) -> Result<String> {
         },
         "mmoe-synthetic" => DataConfig::MmoeSynthetic {
             correlation: 0.5,
+            alpha_scale: mmoe_alpha_scale(),
             rows: mmoe_rows(),
             seed: 0,
         },
