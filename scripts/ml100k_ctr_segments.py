@@ -11,9 +11,15 @@ the item's smoothed share of ratings >= 4 in the training split.
     ember predict --model runs/ml100k-ctr-kfm/artifact --input runs/ml100k-split/test.data \
         --output runs/ml100k-split/kfm.txt
     python3 scripts/ml100k_ctr_segments.py analyse ../shared/data/ml-100k runs/ml100k-split/kfm.txt
+    python3 scripts/ml100k_ctr_segments.py ensemble ../shared/data/ml-100k runs/ml100k-split/*.txt
+
+`ensemble` averages the logits of every subset of the given score files and
+prints the best subset of each size. It picks the subset on the test rows,
+so it overstates what an ensemble chosen on validation would reach.
 
 Standard library only, so it runs wherever ember's tests do.
 """
+import itertools
 import math
 import os
 import sys
@@ -53,10 +59,12 @@ def logit(p):
 
 
 def main():
-    if len(sys.argv) != 4 or sys.argv[1] not in ("split", "analyse"):
+    if len(sys.argv) < 4 or sys.argv[1] not in ("split", "analyse", "ensemble"):
         sys.exit(__doc__)
-    command, ml100k, path = sys.argv[1:]
+    command, ml100k, path = sys.argv[1:4]
     train, valid, test = protocol_split(ml100k)
+    if command == "ensemble":
+        return ensemble(test, sys.argv[3:])
     if command == "split":
         os.makedirs(path, exist_ok=True)
         for name, part in (("train", train), ("valid", valid), ("test", test)):
@@ -95,6 +103,26 @@ def main():
     # sketch of what splitting the two populations could gain, not a model.
     hybrid = [logit(s) if k else logit(r) for s, r, k in zip(scores, item_rate, seen)]
     print(f"| model on seen, item rate on new | {auc(labels, hybrid):.4f} | - | - |")
+
+
+def ensemble(test, paths):
+    labels = [int(r[2] >= 4) for r in test]
+    logits = {}
+    for path in paths:
+        with open(path) as f:
+            scores = [float(line) for line in f if line.strip()]
+        if len(scores) != len(test):
+            sys.exit(f"{path}: {len(scores)} scores for {len(test)} test rows")
+        logits[os.path.basename(path)] = [logit(s) for s in scores]
+    names = sorted(logits)
+    for name in names:
+        print(f"{name}: {auc(labels, logits[name]):.4f}")
+    for size in range(2, len(names) + 1):
+        best = max(
+            (auc(labels, [sum(v) for v in zip(*(logits[n] for n in subset))]), subset)
+            for subset in itertools.combinations(names, size)
+        )
+        print(f"best mean of {size}: {best[0]:.4f} {' + '.join(best[1])}")
 
 
 if __name__ == "__main__":
