@@ -13,6 +13,11 @@ the item's smoothed share of ratings >= 4 in the training split.
     python3 scripts/ml100k_ctr_segments.py analyse ../shared/data/ml-100k runs/ml100k-split/kfm.txt
     python3 scripts/ml100k_ctr_segments.py ensemble ../shared/data/ml-100k runs/ml100k-split/*.txt
 
+    python3 scripts/ml100k_ctr_segments.py recency ../shared/data/ml-100k
+
+`recency` scores the test rows by the item share of ratings >= 4 with the
+training ratings weighted by recency (half-lives of 50% ... 5% of the
+training span), to see whether recent ratings predict the test period better.
 `ensemble` averages the logits of every subset of the given score files and
 prints the best subset of each size. It picks the subset on the test rows,
 so it overstates what an ensemble chosen on validation would reach.
@@ -59,10 +64,15 @@ def logit(p):
 
 
 def main():
-    if len(sys.argv) < 4 or sys.argv[1] not in ("split", "analyse", "ensemble"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("split", "analyse", "ensemble", "recency"):
         sys.exit(__doc__)
-    command, ml100k, path = sys.argv[1:4]
+    command, ml100k = sys.argv[1:3]
     train, valid, test = protocol_split(ml100k)
+    if command == "recency":
+        return recency(train, test)
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    path = sys.argv[3]
     if command == "ensemble":
         return ensemble(test, sys.argv[3:])
     if command == "split":
@@ -103,6 +113,29 @@ def main():
     # sketch of what splitting the two populations could gain, not a model.
     hybrid = [logit(s) if k else logit(r) for s, r, k in zip(scores, item_rate, seen)]
     print(f"| model on seen, item rate on new | {auc(labels, hybrid):.4f} | - | - |")
+
+
+def item_share(train, weights, prior=5):
+    """Each item's weighted share of ratings >= 4, shrunk as in `analyse`."""
+    positive, count = defaultdict(float), defaultdict(float)
+    for (_, item, rating, _), w in zip(train, weights):
+        positive[item] += w * (rating >= 4)
+        count[item] += w
+    share = sum(r[2] >= 4 for r in train) / len(train)
+    return lambda item: (positive[item] + prior * share) / (count[item] + prior)
+
+
+def recency(train, test):
+    labels = [int(r[2] >= 4) for r in test]
+    first, last = train[0][3], train[-1][3]
+    for half_life in (None, 0.5, 0.25, 0.1, 0.05):
+        if half_life is None:
+            weights = [1.0] * len(train)
+        else:
+            weights = [0.5 ** ((last - r[3]) / ((last - first) * half_life)) for r in train]
+        rate = item_share(train, weights)
+        name = "all ratings alike" if half_life is None else f"half-life {half_life:.0%} of the span"
+        print(f"{name}: test AUC {auc(labels, [rate(r[1]) for r in test]):.4f}")
 
 
 def ensemble(test, paths):
