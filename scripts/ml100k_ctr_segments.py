@@ -90,15 +90,8 @@ def main():
     known = {r[0] for r in train}
     seen = [r[0] in known for r in test]
 
-    # The item's share of ratings >= 4 in training, shrunk towards the global
-    # share by `prior` pseudo-ratings (5 was the best of 1 / 5 / 20 / 50).
-    prior = 5
-    positive, count = defaultdict(float), defaultdict(float)
-    for _, item, rating, _ in train:
-        positive[item] += rating >= 4
-        count[item] += 1
-    share = sum(r[2] >= 4 for r in train) / len(train)
-    item_rate = [(positive[i] + prior * share) / (count[i] + prior) for _, i, _, _ in test]
+    rate = item_share(train, [1.0] * len(train))
+    item_rate = [rate(i) for _, i, _, _ in test]
 
     def segment(values, keep):
         return auc([y for y, k in zip(labels, keep) if k], [v for v, k in zip(values, keep) if k])
@@ -116,7 +109,8 @@ def main():
 
 
 def item_share(train, weights, prior=5):
-    """Each item's weighted share of ratings >= 4, shrunk as in `analyse`."""
+    """Each item's weighted share of ratings >= 4 in training, shrunk towards
+    the global share by `prior` pseudo-ratings (5 was the best of 1 / 5 / 20 / 50)."""
     positive, count = defaultdict(float), defaultdict(float)
     for (_, item, rating, _), w in zip(train, weights):
         positive[item] += w * (rating >= 4)

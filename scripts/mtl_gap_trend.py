@@ -51,34 +51,34 @@ def main():
             f"(sd {sd:.{d}f}, median {median:+.{d}f})"
         )
 
-    for other in ("mmoe", "cgc"):
-        gap = defaultdict(dict)
+    def compared(other, f):
+        """{p: {seed: f(shared-bottom's MSE, other's MSE)}} over the runs of both."""
+        table = defaultdict(dict)
         for (p, model, s), value in mse.items():
             if model == other and (p, "shared_bottom", s) in mse:
-                gap[p][s] = mse[(p, "shared_bottom", s)] - value
+                table[p][s] = f(mse[(p, "shared_bottom", s)], value)
+        return table
+
+    def print_paired(table, column, paired_column, d, count_larger):
+        print(f"| p | {column} | {paired_column} |")
+        print("|---|---|---|")
+        for p in sorted(table, reverse=True):
+            paired = [table[p][s] - table[1.0][s] for s in seeds if s in table[p] and s in table[1.0]]
+            trend = summary(paired, d) if p != 1.0 else "-"
+            if p != 1.0 and count_larger:
+                trend += f", larger in {sum(x > 0 for x in paired)} of {len(paired)} seeds"
+            print(f"| {p} | {summary(list(table[p].values()), d)} | {trend} |")
+
+    for other in ("mmoe", "cgc"):
+        gap = compared(other, lambda sb, m: sb - m)
         if not gap:
             continue
         print(f"\n{other}: gap = shared-bottom − {other}, mean ± standard error over seeds")
-        print("| p | gap | gap(p) − gap(1), paired |")
-        print("|---|---|---|")
-        for p in sorted(gap, reverse=True):
-            paired = [gap[p][s] - gap[1.0][s] for s in seeds if s in gap[p] and s in gap[1.0]]
-            trend = summary(paired) if p != 1.0 else "-"
-            if p != 1.0:
-                trend += f", larger in {sum(d > 0 for d in paired)} of {len(paired)} seeds"
-            print(f"| {p} | {summary(list(gap[p].values()))} | {trend} |")
+        print_paired(gap, "gap", "gap(p) − gap(1), paired", decimals, True)
         # The same comparison scale-free: log(shared-bottom / other), so
         # +0.1 means shared-bottom's MSE is 10.5% higher.
-        ratio = defaultdict(dict)
-        for (p, model, s), value in mse.items():
-            if model == other and (p, "shared_bottom", s) in mse:
-                ratio[p][s] = math.log(mse[(p, "shared_bottom", s)] / value)
-        print("| p | log(SB / model) | minus at p = 1, paired |")
-        print("|---|---|---|")
-        for p in sorted(ratio, reverse=True):
-            paired = [ratio[p][s] - ratio[1.0][s] for s in seeds if s in ratio[p] and s in ratio[1.0]]
-            trend = summary(paired, 3) if p != 1.0 else "-"
-            print(f"| {p} | {summary(list(ratio[p].values()), 3)} | {trend} |")
+        ratio = compared(other, lambda sb, m: math.log(sb / m))
+        print_paired(ratio, "log(SB / model)", "minus at p = 1, paired", 3, False)
         slopes = []
         for s in seeds:
             xs = [1 - p for p in ps if s in gap[p]]

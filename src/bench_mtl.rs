@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use ember_datasets::readers::RatingLabel;
-use ember_datasets::registry::{DataConfig, load};
+use ember_datasets::registry::{DataConfig, PreparedData, load};
 use ember_datasets::synthetic::{click_conversion, mmoe_synthetic};
 use ember_models::device::DeviceChoice;
 use ember_models::multitask::TaskSpec;
@@ -86,27 +86,6 @@ struct Bench {
     device: DeviceChoice,
     /// The mmoe-synthetic presets' directory.
     presets: PathBuf,
-}
-
-/// The training rows' label correlation of an mmoe-synthetic data config
-/// (drawn again here: 10,000 rows take milliseconds).
-fn mmoe_label_correlation(data: &DataConfig) -> Result<f64> {
-    match data {
-        DataConfig::MmoeSynthetic {
-            correlation,
-            alpha_scale,
-            rows,
-            seed,
-        } => {
-            let (_, [train, _, _]) =
-                mmoe_synthetic::generate(*correlation, *alpha_scale, *rows, *seed)?;
-            Ok(mmoe_synthetic::label_correlation(&train))
-        }
-        other => anyhow::bail!(
-            "the mmoe-synthetic presets must read source = \"mmoe-synthetic\", not {}",
-            other.source_name()
-        ),
-    }
 }
 
 fn mmoe_alpha_scale(data: &DataConfig) -> f64 {
@@ -181,8 +160,16 @@ impl Bench {
     }
 
     fn train(&self, config: &MultiTaskRunConfig, log: &Path) -> Result<MultiTaskRun> {
-        let data = load(&config.data)?;
-        let run = fit(config, &data, &FitOptions::default())?;
+        self.train_on(config, &load(&config.data)?, log)
+    }
+
+    fn train_on(
+        &self,
+        config: &MultiTaskRunConfig,
+        data: &PreparedData,
+        log: &Path,
+    ) -> Result<MultiTaskRun> {
+        let run = fit(config, data, &FitOptions::default())?;
         append_line(log, &serde_json::to_string(&run.summary)?)?;
         eprintln!(
             "[bench-mtl] {}: test {} ({:.1}s)",
@@ -238,10 +225,18 @@ impl Bench {
                             format!("name=\"mmoe-synthetic-p{p}-{kind}-s{seed}\""),
                         ],
                     )?;
-                    if ki == 0 {
-                        label_corr[pi].push(mmoe_label_correlation(&config.data)?);
+                    let data = load(&config.data)?;
+                    if data.layout.tasks.len() != 2 {
+                        anyhow::bail!(
+                            "{}: the mmoe-synthetic presets need two tasks, this data has {}",
+                            path.display(),
+                            data.layout.tasks.len()
+                        );
                     }
-                    let run = self.train(&config, &log)?;
+                    if ki == 0 {
+                        label_corr[pi].push(mmoe_synthetic::label_correlation(&data.train));
+                    }
+                    let run = self.train_on(&config, &data, &log)?;
                     let mse = |t: usize| run.summary.test.tasks[t].mse.unwrap_or(f64::NAN);
                     results[pi][ki].push((mse(0), mse(1), run.summary.train_seconds));
                 }

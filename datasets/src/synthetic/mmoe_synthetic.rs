@@ -58,7 +58,7 @@ fn gaussian(rng: &mut SmallRng, n: usize) -> Vec<f64> {
     (0..n).map(|_| StandardNormal.sample(rng)).collect()
 }
 
-/// `y = w·x + Σ_k sin(k·w·x + k²)`, without noise.
+/// `y = w·x + Σ_k sin(a·k·w·x + k²)` (`a` = `alpha_scale`), without noise.
 fn response(w: &[f64], x: &[f64], alpha_scale: f64) -> f64 {
     let s = dot(w, x);
     s + (1..=SINES)
