@@ -13,6 +13,10 @@ on log(shared-bottom MSE / other MSE), which does not depend on the MSE's scale.
 
     python3 scripts/mtl_gap_trend.py reports/multitask/mmoe_synthetic.jsonl
 
+Several logs are read in order, and a run in a later log replaces the run of
+the same name in an earlier one: e.g. a log of shared-bottom runs at another
+width, given last, is compared with the MMoE and CGC runs of the logs before.
+
 Standard library only.
 """
 import json
@@ -24,17 +28,18 @@ from collections import defaultdict
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         sys.exit(__doc__)
     mse = {}
-    with open(sys.argv[1]) as f:
-        for line in f:
-            run = json.loads(line)
-            m = re.fullmatch(r"mmoe-synthetic-p([\d.]+)-(\w+)-s(\d+)", run["name"])
-            if not m:
-                continue
-            tasks = run["test"]["tasks"]
-            mse[(float(m[1]), m[2], int(m[3]))] = (tasks[0]["mse"] + tasks[1]["mse"]) / 2
+    for path in sys.argv[1:]:
+        with open(path) as f:
+            for line in f:
+                run = json.loads(line)
+                m = re.fullmatch(r"mmoe-synthetic-p([\d.]+)-(\w+)-s(\d+)", run["name"])
+                if not m:
+                    continue
+                tasks = run["test"]["tasks"]
+                mse[(float(m[1]), m[2], int(m[3]))] = (tasks[0]["mse"] + tasks[1]["mse"]) / 2
     ps = sorted({p for p, _, _ in mse}, reverse=True)
     seeds = sorted({s for _, _, s in mse})
     print(f"{len(seeds)} seeds, p = {ps}")

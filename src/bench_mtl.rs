@@ -192,9 +192,9 @@ impl Bench {
     }
 
     /// The sweep runs the shipped presets (`configs/mmoe-synthetic/*.toml`,
-    /// one per model), overriding only p and the seed: one source for the
-    /// sizes and training settings, so `ember train` on a preset reproduces
-    /// a cell of the table.
+    /// one per model, or those of `--mmoe-presets`), overriding only p and
+    /// the seed: one source for the sizes and training settings, so `ember
+    /// train` on a preset reproduces a cell of the table.
     fn mmoe_synthetic(&self, seeds: u64) -> Result<()> {
         let log = self.out.join("mmoe_synthetic.jsonl");
         let _ = std::fs::remove_file(&log);
@@ -252,7 +252,7 @@ impl Bench {
              Sine frequencies α_k = {}·k. \
              Adam lr {}, batch {}, {}. \
              Shared-bottom: bottom {:?}, MMoE: {} experts {:?}, CGC: {} task + {} shared experts {:?}; towers {:?}; \
-             the 100-dim input is projected to {} by the shared feature layer. Test MSE, mean ± sample std over seeds; \
+             the shared feature layer maps the 100-dim input linearly to {} dimensions. Test MSE, mean ± sample std over seeds; \
              `gap` = shared-bottom − MMoE (mean of both tasks); `label corr` = Pearson correlation of y1 and y2 \
              on the training rows, mean over seeds. Wall time {:.0} s for {} runs on {}.\n\n",
             self.presets.display(),
