@@ -4,10 +4,10 @@
 # the two models at the two ends, seeds FIRST..LAST, with the shipped presets
 # (configs/mmoe-synthetic by default) and appends each run summary to LOG as
 # one JSON line named as bench-mtl names its runs, so that
-#     python3 scripts/mtl_gap_trend.py LOG
-# reads this log and bench-mtl's together (cat them into one file).
+#     python3 scripts/mtl_gap_trend.py BENCH_LOG LOG
+# reads this log and bench-mtl's together.
 #
-#     scripts/mmoe_gap_more_seeds.sh 13 52 reports/multitask/mmoe_synthetic_ends.jsonl
+#     scripts/mmoe_gap_more_seeds.sh 11 30 reports/multitask/mmoe_synthetic_ends.jsonl
 #
 # Needs a built `ember` (EMBER, default target/debug/ember) and python3.
 # SET adds config overrides to every run, e.g. a fixed budget without early

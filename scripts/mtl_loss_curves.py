@@ -132,32 +132,42 @@ def svg(curves, title):
     return "\n".join(parts) + "\n"
 
 
+MEASURES = ((1, "training loss"), (2, "validation MSE"))
+
+
+def paired_diffs(runs, seeds, model, p, epoch, index):
+    """gap(p) − gap(1) at `epoch` for each seed with all four runs that long,
+    gap = shared-bottom − model in measure `index` of the curves."""
+
+    def gap(q, s):
+        sb, other = runs[(q, "shared_bottom", s)], runs[(q, model, s)]
+        return sb[epoch - 1][index] - other[epoch - 1][index]
+
+    complete = [
+        s
+        for s in seeds
+        if all(
+            len(runs.get((q, m, s), [])) >= epoch
+            for q in (p, 1.0)
+            for m in ("shared_bottom", model)
+        )
+    ]
+    return [gap(p, s) - gap(1.0, s) for s in complete]
+
+
 def paired(runs, seeds):
-    """gap(p) − gap(1) per seed, gap = shared-bottom − model, at each epoch."""
+    """The paired gap change per model, measure, p and epoch, as tables."""
     ps = sorted({p for p, _, _ in runs if p != 1.0}, reverse=True)
     models = sorted({m for _, m, _ in runs if m != "shared_bottom"})
     for model in models:
-        for index, what in ((1, "training loss"), (2, "validation MSE")):
+        for index, what in MEASURES:
             print(
                 f"\n{what}: gap(p) − gap(1), gap = shared-bottom − {model}, paired by seed\n"
                 "| p | epoch | mean ± s.e. | median | larger at p in |\n|---|---|---|---|---|"
             )
             for p in ps:
                 for epoch in EPOCHS:
-
-                    def gap(q, s):
-                        sb, other = runs[(q, "shared_bottom", s)], runs[(q, model, s)]
-                        return sb[epoch - 1][index] - other[epoch - 1][index]
-
-                    diffs = [
-                        gap(p, s) - gap(1.0, s)
-                        for s in seeds
-                        if all(
-                            len(runs.get((q, m, s), [])) >= epoch
-                            for q in (p, 1.0)
-                            for m in ("shared_bottom", model)
-                        )
-                    ]
+                    diffs = paired_diffs(runs, seeds, model, p, epoch, index)
                     if len(diffs) < 2:
                         continue
                     se = statistics.stdev(diffs) / len(diffs) ** 0.5
@@ -177,8 +187,8 @@ def main():
     seeds = sorted({s for _, _, s in runs})
     curves = mean_curves(runs)
     print(f"{len(runs)} runs, {len(seeds)} seeds; mean over seeds of the two tasks' mean")
-    for index, what in ((1, "training loss"), (2, "validation MSE")):
-        shown = [e for e in EPOCHS if any(len(c) >= e for c in curves.values())]
+    shown = [e for e in EPOCHS if any(len(c) >= e for c in curves.values())]
+    for index, what in MEASURES:
         print(f"\n{what} at epoch\n| p | model | " + " | ".join(map(str, shown)) + " |")
         print("|---|---|" + "---|" * len(shown))
         for (p, model), curve in sorted(curves.items(), key=lambda kv: (-kv[0][0], kv[0][1])):
