@@ -20,15 +20,18 @@ use ember_datasets::readers::RatingLabel;
 use ember_datasets::registry::{DataConfig, PreparedData, load};
 use ember_datasets::synthetic::{click_conversion, mmoe_synthetic};
 use ember_models::device::DeviceChoice;
+use ember_models::metrics::{auc, rmse};
 use ember_models::multitask::TaskSpec;
 use ember_models::{MultiTaskConfig, MultiTaskKind};
+use ember_train::AnyRunConfig;
 use ember_train::FitOptions;
-use ember_train::config::{AnyRunConfig, TrainConfig};
+use ember_train::config::TrainConfig;
 use ember_train::epoch::append_line;
-use ember_train::metrics::{auc, rmse};
+use ember_train::multitask::config::MultiTaskSections;
 use ember_train::multitask::{
     BalanceConfig, FusionConfig, MultiTaskFamily, MultiTaskRun, MultiTaskRunConfig, fit,
 };
+use ember_train::run_config::RunCommon;
 
 use crate::svg_plot::{Series, line_chart};
 
@@ -146,16 +149,20 @@ impl Bench {
         balance: BalanceConfig,
     ) -> MultiTaskRunConfig {
         MultiTaskRunConfig {
-            family: MultiTaskFamily::Multitask,
-            name,
-            data,
-            tasks,
-            model,
-            train,
-            balance,
-            fusion: None,
-            device: self.device,
-            output_dir: self.out.join("runs"),
+            common: RunCommon {
+                name,
+                device: self.device,
+                output_dir: self.out.join("runs"),
+            },
+            family: MultiTaskSections {
+                family: MultiTaskFamily::Multitask,
+                data,
+                tasks,
+                model,
+                train,
+                balance,
+                fusion: None,
+            },
         }
     }
 
@@ -173,7 +180,7 @@ impl Bench {
         append_line(log, &serde_json::to_string(&run.summary)?)?;
         eprintln!(
             "[bench-mtl] {}: test {} ({:.1}s)",
-            config.name, run.summary.test, run.summary.train_seconds
+            config.common.name, run.summary.test, run.summary.train_seconds
         );
         Ok(run)
     }
@@ -182,11 +189,11 @@ impl Bench {
     /// under its output directory.
     fn preset(&self, path: &Path, overrides: &[String]) -> Result<MultiTaskRunConfig> {
         match AnyRunConfig::load(path, overrides)? {
-            AnyRunConfig::MultiTask(config) => Ok(MultiTaskRunConfig {
-                device: self.device,
-                output_dir: self.out.join("runs"),
-                ..*config
-            }),
+            AnyRunConfig::MultiTask(mut config) => {
+                config.common.device = self.device;
+                config.common.output_dir = self.out.join("runs");
+                Ok(*config)
+            }
             _ => anyhow::bail!("{}: not a multi-task run config", path.display()),
         }
     }
@@ -572,16 +579,19 @@ impl Bench {
         if let Some(front) = fusion_front {
             md.push_str(
                 "\nFusion weights (fixed-weight model, seed 1, score = w_like·p_like + w_love·p_love, weights normalised; \
-                 grid 0, 0.25, …, 1 per task): the non-dominated sets by test AUC on each target \
-                 (all sets in `runs/ml100k-balance-fixed-s1/fusion.json`).\n\n| w_like | w_love | AUC like | AUC love |\n|---|---|---|---|\n",
+                 grid 0, 0.25, …, 1 per task): the sets no other set beats on validation AUC of both targets, \
+                 with their validation and test AUCs (all sets in `runs/ml100k-balance-fixed-s1/fusion.json`).\n\n\
+                 | w_like | w_love | valid AUC like | valid AUC love | test AUC like | test AUC love |\n|---|---|---|---|---|---|\n",
             );
             for p in front {
                 md.push_str(&format!(
-                    "| {:.3} | {:.3} | {:.4} | {:.4} |\n",
+                    "| {:.3} | {:.3} | {:.4} | {:.4} | {:.4} | {:.4} |\n",
                     p.weights[0],
                     p.weights[1],
-                    p.aucs[0].unwrap_or(f64::NAN),
-                    p.aucs[1].unwrap_or(f64::NAN)
+                    p.valid_aucs[0].unwrap_or(f64::NAN),
+                    p.valid_aucs[1].unwrap_or(f64::NAN),
+                    p.test_aucs[0].unwrap_or(f64::NAN),
+                    p.test_aucs[1].unwrap_or(f64::NAN)
                 ));
             }
         }

@@ -6,30 +6,35 @@ use anyhow::Result;
 use ember_datasets::registry::{DataConfig, load};
 use ember_datasets::synthetic::known_ctr;
 use ember_models::device::DeviceChoice;
+use ember_models::metrics::auc;
 use ember_models::{ModelKind, RankingConfig};
-use ember_train::config::TrainConfig;
-use ember_train::metrics::auc;
+use ember_train::config::{RankingSections, TrainConfig};
+use ember_train::run_config::RunCommon;
 use ember_train::{FitOptions, RunConfig};
 
 pub fn run(device: DeviceChoice, output_dir: PathBuf, epochs: usize) -> Result<()> {
     let (rows, seed) = ([40_000, 10_000, 10_000], 7);
     let config = RunConfig {
-        name: "demo".into(),
-        data: DataConfig::SyntheticCtr { rows, seed },
-        model: RankingConfig {
-            kind: ModelKind::DeepFm,
-            embedding_dim: 8,
-            hidden: vec![64, 64],
-            ..Default::default()
+        common: RunCommon {
+            name: "demo".into(),
+            device,
+            output_dir,
         },
-        train: TrainConfig {
-            epochs,
-            batch_size: 512,
-            lr: 3e-3,
-            ..Default::default()
+        family: RankingSections {
+            data: DataConfig::SyntheticCtr { rows, seed },
+            model: RankingConfig {
+                kind: ModelKind::DeepFm,
+                embedding_dim: 8,
+                hidden: vec![64, 64],
+                ..Default::default()
+            },
+            train: TrainConfig {
+                epochs,
+                batch_size: 512,
+                lr: 3e-3,
+                ..Default::default()
+            },
         },
-        device,
-        output_dir,
     };
     let data = load(&config.data)?;
     let summary = ember_train::fit(&config, &data, &FitOptions::default())?;

@@ -209,7 +209,7 @@ fn run(cli: Cli) -> Result<()> {
             let json = match AnyRunConfig::load(&config, &overrides)? {
                 AnyRunConfig::Ranking(mut config) => {
                     if let Some(device) = device {
-                        config.device = device;
+                        config.common.device = device;
                     }
                     let data = ember_datasets::registry::load(&config.data)?;
                     let result = ember_train::fit(&config, &data, &options)?;
@@ -228,7 +228,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 AnyRunConfig::MultiTask(mut config) => {
                     if let Some(device) = device {
-                        config.device = device;
+                        config.common.device = device;
                     }
                     let data = ember_datasets::registry::load(&config.data)?;
                     let result = ember_train::multitask::fit(&config, &data, &options)?.summary;
@@ -246,16 +246,18 @@ fn run(cli: Cli) -> Result<()> {
                         result.artifact.display()
                     );
                     if let Some(front) = &result.fusion_front {
-                        println!("fusion weights on the Pareto front (test AUC per target):");
+                        println!(
+                            "fusion weights on the validation Pareto front (AUC per target: validation; test):"
+                        );
                         for p in front {
-                            println!("  {:?} -> {:?}", p.weights, p.aucs);
+                            println!("  {:?} -> {:?}; {:?}", p.weights, p.valid_aucs, p.test_aucs);
                         }
                     }
                     serde_json::to_string_pretty(&result)?
                 }
                 AnyRunConfig::Retrieval(mut config) => {
                     if let Some(device) = device {
-                        config.device = device;
+                        config.common.device = device;
                     }
                     retrieval::train(&config, &options)?
                 }
@@ -267,21 +269,16 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Eval { model, device } => {
-            let manifest_path = model.join(ember_models::artifact::MANIFEST);
-            let manifest = manifest_path
-                .exists()
-                .then(|| ember_models::artifact::Manifest::read(&model))
-                .transpose()?;
-            if let Some(manifest) =
-                manifest.filter(|m| m.family == ember_train::multitask::artifact::FAMILY)
-            {
+            use ember_models::artifact::{ArtifactDir, Family, MultiTaskArtifact};
+            if ArtifactDir::open_any(&model)?.family() == Family::Multitask {
                 let (device, _) = ember_models::device::select_device(device);
-                let (_, net) = ember_train::multitask::artifact::load_artifact(&model, &device)?;
+                let loaded = MultiTaskArtifact::load(&model, &device)?;
                 let data_config: ember_datasets::registry::DataConfig =
-                    serde_json::from_value(manifest.data.clone())?;
+                    loaded.artifact.data_entry()?;
                 let data = ember_datasets::registry::load(&data_config)?;
+                let net = loaded.model;
                 let predictions = net.predict(&data.test, 8192, &device);
-                let metrics = ember_train::multitask::MultiTaskMetrics::of(
+                let metrics = ember_models::metrics::MultiTaskMetrics::of(
                     &net.graph,
                     &predictions,
                     &data.test,

@@ -62,7 +62,7 @@ pub fn run(command: MixerCommand) -> Result<()> {
         } => {
             let (mut config, sim) = MixerRunConfig::load(&config, &overrides)?;
             if let Some(device) = device {
-                config.device = device;
+                config.common.device = device;
             }
             let trained = train_mixer(&config, &sim)?;
             let s = &trained.summary;

@@ -55,7 +55,7 @@ fn ndarray_trained_kfm_loads_on_flex() {
         1,
         out.path(),
     );
-    config.device = DeviceChoice::Ndarray;
+    config.common.device = DeviceChoice::Ndarray;
     // Mixed embedding sizes: 6 categorical fields of 4 or 8, 2 numeric of 8.
     config.model.field_dims = vec![4, 8, 4, 8, 4, 8, 8, 8];
     let (data, summary) = common::train(&config);

@@ -7,15 +7,17 @@ use std::process::Command;
 
 use ember_datasets::registry::{DataConfig, load, shared_data_dir};
 use ember_datasets::synthetic::click_conversion;
+use ember_models::artifact::{Family, MultiTaskArtifact};
 use ember_models::device::DeviceChoice;
+use ember_models::metrics::rmse;
 use ember_models::multitask::TaskSpec;
 use ember_models::{MultiTaskConfig, MultiTaskKind};
 use ember_train::config::{Monitor, TrainConfig};
-use ember_train::metrics::rmse;
-use ember_train::multitask::artifact::load_artifact;
+use ember_train::multitask::config::MultiTaskSections;
 use ember_train::multitask::{
     BalanceConfig, MultiTaskFamily, MultiTaskRun, MultiTaskRunConfig, MultiTaskSummary, fit,
 };
+use ember_train::run_config::RunCommon;
 use ember_train::{AnyRunConfig, FitOptions};
 
 fn config(
@@ -27,22 +29,26 @@ fn config(
     out: &Path,
 ) -> MultiTaskRunConfig {
     MultiTaskRunConfig {
-        family: MultiTaskFamily::Multitask,
-        name: name.into(),
-        data,
-        tasks,
-        model,
-        train: TrainConfig {
-            epochs,
-            batch_size: 256,
-            lr: 3e-3,
-            patience: 100,
-            ..Default::default()
+        common: RunCommon {
+            name: name.into(),
+            device: DeviceChoice::Flex,
+            output_dir: out.to_owned(),
         },
-        balance: BalanceConfig::Fixed,
-        fusion: None,
-        device: DeviceChoice::Flex,
-        output_dir: out.to_owned(),
+        family: MultiTaskSections {
+            family: MultiTaskFamily::Multitask,
+            data,
+            tasks,
+            model,
+            train: TrainConfig {
+                epochs,
+                batch_size: 256,
+                lr: 3e-3,
+                patience: 100,
+                ..Default::default()
+            },
+            balance: BalanceConfig::Fixed,
+            fusion: None,
+        },
     }
 }
 
@@ -105,9 +111,10 @@ fn ali_ccp_and_census_samples_train_through_their_csv_schemas() {
     assert!(p[1].iter().zip(&p[0]).all(|(ctcvr, ctr)| ctcvr <= ctr));
 
     // The artifact loads back and scores as the trained model did.
-    let (manifest, model) =
-        load_artifact(&run.summary.artifact, &burn::prelude::Device::flex()).unwrap();
-    assert_eq!(manifest.family, "multitask");
+    let loaded =
+        MultiTaskArtifact::load(&run.summary.artifact, &burn::prelude::Device::flex()).unwrap();
+    assert_eq!(loaded.artifact.family(), Family::Multitask);
+    let model = loaded.model;
     let data = load(&c.data).unwrap();
     let again = model.predict(&data.test, 64, &burn::prelude::Device::flex());
     for (a, b) in again.predictions[1].iter().zip(&p[1]) {
@@ -301,7 +308,7 @@ fn mmoe_fits_the_synthetic_regression_tasks_and_resumes_exactly() {
     );
     a.train.monitor = Monitor::Logloss;
     let mut b = a.clone();
-    b.name = "b".into();
+    b.common.name = "b".into();
     let loaded = load(&a.data).unwrap();
     let straight = fit(&a, &loaded, &FitOptions::default()).unwrap().summary;
     // Labels have variance ≈ 6.9: w·x ~ N(0, 1) carries 1 of it, ten sines
@@ -445,7 +452,7 @@ fn a_multitask_artifact_scores_serving_rows_with_fusion_weights() {
     use ember_datasets::readers::RatingLabel;
     use ember_infer::features::{Catalog, PairEncoder};
     use ember_infer::pipeline::ScoringModel;
-    use ember_train::multitask::fusion::FusionForm;
+    use ember_models::multitask::fusion::FusionForm;
 
     let Some(root) = shared_data_dir() else {
         return;

@@ -5,8 +5,8 @@ mod common;
 use ember_datasets::registry::load;
 use ember_datasets::synthetic::known_ctr;
 use ember_models::ModelKind;
+use ember_models::metrics::auc;
 use ember_train::config::EmbeddingUpdate;
-use ember_train::metrics::auc;
 use ember_train::{FitOptions, fit};
 
 #[test]

@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Shape information a model needs to build its feature layer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FeatureLayout {
     /// Categorical fields: (name, cardinality including id 0).
     pub categorical: Vec<(String, usize)>,

@@ -18,6 +18,7 @@ pub mod schema;
 pub mod simulator;
 pub mod splits;
 pub mod synthetic;
+pub mod toml_config;
 pub mod vocab;
 
 pub use encoded::{EncodedData, EncodedDense, EncodedSequence, FeatureLayout};

@@ -14,9 +14,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use ember_datasets::registry::DataConfig;
+use ember_datasets::toml_config::load_toml;
 use ember_datasets::{EncodedData, Preprocessor};
 use ember_models::RankingModel;
 use ember_models::device::{DeviceChoice, select_device};
+use ember_models::ranking::RankingConfig;
 use serde::Serialize;
 
 use crate::Predictor;
@@ -157,17 +159,29 @@ fn model_and_preprocessor(
             .with_context(|| format!("{}: no preprocessor", dir.display()))?;
         return Ok((p.model, pre, p.device, dir.display().to_string()));
     }
-    let config = ember_train::RunConfig::load(&options.preset, &[])?;
-    if !matches!(config.data, DataConfig::FrappeCtr { .. }) {
+    // Serving reads a preset's `[model]` table only; the run config as a
+    // whole (training settings) is the trainer's business.
+    let preset = load_toml(&options.preset, &[])?;
+    if preset
+        .get("data")
+        .and_then(|d| d.get("source"))
+        .and_then(|s| s.as_str())
+        != Some("frappe-ctr")
+    {
         bail!("{}: not a frappe-ctr preset", options.preset.display());
     }
+    let model_config: RankingConfig = preset
+        .get("model")
+        .cloned()
+        .unwrap_or_else(|| toml::Value::Table(Default::default()))
+        .try_into()
+        .with_context(|| format!("{}: invalid [model]", options.preset.display()))?;
     let data = ember_datasets::registry::load(&DataConfig::FrappeCtr {
         root: options.data_root.clone(),
     })?;
     let pre = data.preprocessor.context("frappe has a preprocessor")?;
     let (device, _) = select_device(options.device);
-    let model = config
-        .model
+    let model = model_config
         .init(&data.layout, &device)
         .map_err(anyhow::Error::msg)?
         .for_inference();
@@ -177,10 +191,9 @@ fn model_and_preprocessor(
         device,
         format!(
             "{}, embedding {}, MLP {} (untrained weights of {})",
-            config.model.kind.name(),
-            config.model.embedding_dim,
-            config
-                .model
+            model_config.kind.name(),
+            model_config.embedding_dim,
+            model_config
                 .hidden
                 .iter()
                 .map(usize::to_string)

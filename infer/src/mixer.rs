@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use burn::prelude::*;
 use ember_datasets::simulator::{SessionState, argmax};
-use ember_models::artifact::{MANIFEST, Manifest, WEIGHTS_BPK, load_bpk, schema_hash};
+use ember_models::artifact::{Manifest, MixerArtifact};
 use ember_models::device::{DeviceChoice, select_device};
 use ember_models::mixer::{MixerSpec, QPolicy};
 
@@ -22,34 +22,12 @@ impl MixerPolicy {
     /// Loads `dir` on the device `choice` names; weights trained on any
     /// backend load on any other.
     pub fn load(dir: &Path, choice: DeviceChoice) -> Result<Self> {
-        if !dir.join(MANIFEST).exists() {
-            bail!(
-                "{}: not an ember artifact (no {MANIFEST}; `ember mixer train` writes one under runs/<name>/artifact)",
-                dir.display()
-            );
-        }
-        let manifest = Manifest::read(dir)?;
-        if manifest.family != "mixer" {
-            bail!(
-                "{}: a '{}' model, but a mixer was expected",
-                dir.display(),
-                manifest.family
-            );
-        }
-        let spec: MixerSpec = serde_json::from_value(manifest.model.clone())
-            .with_context(|| format!("{}: invalid mixer spec", dir.join(MANIFEST).display()))?;
-        if schema_hash(&serde_json::to_string(&spec)?) != manifest.schema_hash {
-            bail!(
-                "{}: the mixer spec does not match the manifest's schema hash",
-                dir.join(MANIFEST).display()
-            );
-        }
         let (device, _) = select_device(choice);
-        let net = spec
-            .config
-            .init(&spec.input, &device)
-            .map_err(anyhow::Error::msg)?;
-        let net = load_bpk(net, &dir.join(WEIGHTS_BPK))?;
+        let MixerArtifact {
+            artifact,
+            spec,
+            net,
+        } = MixerArtifact::load(dir, &device)?;
         let name = if spec.config.recurrent {
             "DQN-GRU"
         } else {
@@ -58,7 +36,7 @@ impl MixerPolicy {
         let policy = QPolicy::new(name, net, spec.input, device);
         Ok(Self {
             dir: dir.to_owned(),
-            manifest,
+            manifest: artifact.manifest,
             spec,
             policy,
         })

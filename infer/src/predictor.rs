@@ -2,18 +2,15 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use burn::prelude::*;
 use ember_datasets::EncodedData;
 use ember_datasets::preprocess::Preprocessor;
 use ember_datasets::registry::DataConfig;
 use ember_models::RankingModel;
-use ember_models::artifact::{
-    MANIFEST, Manifest, PREPROCESSOR, WEIGHTS_BPK, load_bpk, schema_hash,
-};
+use ember_models::artifact::{Manifest, RankingArtifact};
 use ember_models::device::{DeviceChoice, select_device};
-use ember_models::ranking::RankingConfig;
-use ember_train::evaluate::EvalMetrics;
+use ember_models::metrics::EvalMetrics;
 
 /// An exported ranking model, ready to score.
 pub struct Predictor {
@@ -31,46 +28,14 @@ impl Predictor {
     /// Loads `dir` on the device `choice` names. Weights trained on any
     /// backend load on any other.
     pub fn load(dir: &Path, choice: DeviceChoice) -> Result<Self> {
-        if !dir.join(MANIFEST).exists() {
-            bail!(
-                "{}: not an ember artifact (no {MANIFEST}; a run writes one under runs/<name>/artifact)",
-                dir.display()
-            );
-        }
-        let manifest = Manifest::read(dir)?;
-        if manifest.family != "ranking" {
-            bail!(
-                "{}: a '{}' model, but this command scores ranking models",
-                dir.display(),
-                manifest.family
-            );
-        }
-        let pre_path = dir.join(PREPROCESSOR);
-        let pre_text = std::fs::read_to_string(&pre_path)
-            .with_context(|| format!("{}: cannot read", pre_path.display()))?;
-        if schema_hash(&pre_text) != manifest.schema_hash {
-            bail!(
-                "{}: does not match the manifest's schema hash (files from different runs?)",
-                pre_path.display()
-            );
-        }
-        let preprocessor: Option<Preprocessor> = serde_json::from_str(&pre_text)
-            .with_context(|| format!("{}: invalid preprocessor", pre_path.display()))?;
-        let config: RankingConfig = serde_json::from_value(manifest.model.clone())
-            .with_context(|| format!("{}: invalid model config", dir.join(MANIFEST).display()))?;
-        let data_config: DataConfig = serde_json::from_value(manifest.data.clone())
-            .with_context(|| format!("{}: invalid data config", dir.join(MANIFEST).display()))?;
         let (device, _) = select_device(choice);
-        let model = config
-            .init(&manifest.layout, &device)
-            .map_err(anyhow::Error::msg)?;
-        let model = load_bpk(model, &dir.join(WEIGHTS_BPK))?.for_inference();
+        let loaded = RankingArtifact::load(dir, &device)?;
         Ok(Self {
             dir: dir.to_owned(),
-            manifest,
-            preprocessor,
-            data_config,
-            model,
+            manifest: loaded.artifact.manifest,
+            preprocessor: loaded.preprocessor,
+            data_config: loaded.data,
+            model: loaded.model,
             device,
             batch_size: 8192,
         })

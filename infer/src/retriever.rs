@@ -17,13 +17,11 @@ use burn::prelude::*;
 use ember_ann::{HnswIndex, Neighbour, VectorSet, exact_top_k};
 use ember_datasets::registry::DataConfig;
 use ember_datasets::{EncodedData, RawTable};
-use ember_models::artifact::{MANIFEST, Manifest, PREPROCESSOR, load_bpk, schema_hash};
+use ember_models::artifact::retrieval::{Corpus, TowerPreprocessors};
+use ember_models::artifact::{Manifest, RetrievalArtifact};
 use ember_models::device::{DeviceChoice, select_device};
 use ember_models::retrieval::UserTower;
 use ember_models::{Batch, TwoTowerConfig};
-use ember_train::retrieval::export::{
-    CORPUS, Corpus, INDEX, ITEM_VECTORS, TowerPreprocessors, USER_TOWER,
-};
 
 /// How to search the item vectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,92 +56,22 @@ pub struct Retriever {
     pub device: Device,
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> Result<(String, T)> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read {what}", path.display()))?;
-    let value = serde_json::from_str(&text)
-        .with_context(|| format!("{}: invalid {what}", path.display()))?;
-    Ok((text, value))
-}
-
 impl Retriever {
     /// Loads `dir` on the device `choice` names; with `mode` Exact the index
     /// file is not read (so a damaged index does not block exact search).
     pub fn load(dir: &Path, choice: DeviceChoice, mode: SearchMode) -> Result<Self> {
-        if !dir.join(MANIFEST).exists() {
-            bail!(
-                "{}: not an ember artifact (no {MANIFEST}; a run writes one under runs/<name>/artifact)",
-                dir.display()
-            );
-        }
-        let manifest = Manifest::read(dir)?;
-        if manifest.family != "retrieval" {
-            bail!(
-                "{}: a '{}' model, but this command needs a retrieval (two-tower) model",
-                dir.display(),
-                manifest.family
-            );
-        }
-        let (pre_text, preprocessors): (String, TowerPreprocessors) =
-            read_json(&dir.join(PREPROCESSOR), "preprocessors")?;
-        if schema_hash(&pre_text) != manifest.schema_hash {
-            bail!(
-                "{}: does not match the manifest's schema hash (files from different runs?)",
-                dir.join(PREPROCESSOR).display()
-            );
-        }
-        let (_, corpus): (String, Corpus) = read_json(&dir.join(CORPUS), "corpus")?;
-        let config: TwoTowerConfig = serde_json::from_value(manifest.model.clone())
-            .with_context(|| format!("{}: invalid model config", dir.join(MANIFEST).display()))?;
-        let data_config: DataConfig = serde_json::from_value(manifest.data.clone())
-            .with_context(|| format!("{}: invalid data config", dir.join(MANIFEST).display()))?;
-
-        let items = VectorSet::load(&dir.join(ITEM_VECTORS))?;
-        let vectors_path = dir.join(ITEM_VECTORS);
-        if items.dim() != config.output_dim || items.len() != corpus.item_ids.len() {
-            bail!(
-                "{}: {} vectors of dimension {}, but the model outputs dimension {} for {} items",
-                vectors_path.display(),
-                items.len(),
-                items.dim(),
-                config.output_dim,
-                corpus.item_ids.len()
-            );
-        }
-        let index = match mode {
-            SearchMode::Exact => None,
-            SearchMode::Ann => {
-                let path = dir.join(INDEX);
-                let index = HnswIndex::load(&path).with_context(|| {
-                    "the ANN index cannot be used (search with --exact, or retrain to rebuild it)"
-                })?;
-                if index.dim() != items.dim() || index.len() != items.len() {
-                    bail!(
-                        "{}: indexes {} vectors of dimension {}, the item vectors are {} of dimension {}",
-                        path.display(),
-                        index.len(),
-                        index.dim(),
-                        items.len(),
-                        items.dim()
-                    );
-                }
-                Some(index)
-            }
-        };
         let (device, _) = select_device(choice);
-        let tower =
-            UserTower::new(&config, &manifest.layout, &device).map_err(anyhow::Error::msg)?;
-        let user_tower = load_bpk(tower, &dir.join(USER_TOWER))?;
+        let loaded = RetrievalArtifact::load(dir, &device, mode == SearchMode::Ann)?;
         Ok(Self {
             dir: dir.to_owned(),
-            manifest,
-            config,
-            data_config,
-            preprocessors,
-            corpus,
-            user_tower,
-            items,
-            index,
+            manifest: loaded.artifact.manifest,
+            config: loaded.config,
+            data_config: loaded.data,
+            preprocessors: loaded.preprocessors,
+            corpus: loaded.corpus,
+            user_tower: loaded.user_tower,
+            items: loaded.items,
+            index: loaded.index,
             device,
         })
     }

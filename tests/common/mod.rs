@@ -6,7 +6,8 @@ use std::path::Path;
 use ember_datasets::registry::{DataConfig, PreparedData, load};
 use ember_models::device::DeviceChoice;
 use ember_models::{ModelKind, RankingConfig};
-use ember_train::config::TrainConfig;
+use ember_train::config::{RankingSections, TrainConfig};
+use ember_train::run_config::RunCommon;
 use ember_train::{FitOptions, RunConfig, RunSummary, fit};
 
 /// Burn seeds a device's random generator per process, so tests that compare
@@ -31,23 +32,27 @@ pub fn run_config(
     out: &Path,
 ) -> RunConfig {
     RunConfig {
-        name: name.into(),
-        data,
-        model: RankingConfig {
-            kind,
-            embedding_dim: 8,
-            hidden: vec![32, 32],
-            ..Default::default()
+        common: RunCommon {
+            name: name.into(),
+            device: DeviceChoice::Flex,
+            output_dir: out.to_owned(),
         },
-        train: TrainConfig {
-            epochs,
-            batch_size: 256,
-            lr: 3e-3,
-            patience: 100,
-            ..Default::default()
+        family: RankingSections {
+            data,
+            model: RankingConfig {
+                kind,
+                embedding_dim: 8,
+                hidden: vec![32, 32],
+                ..Default::default()
+            },
+            train: TrainConfig {
+                epochs,
+                batch_size: 256,
+                lr: 3e-3,
+                patience: 100,
+                ..Default::default()
+            },
         },
-        device: DeviceChoice::Flex,
-        output_dir: out.to_owned(),
     }
 }
 

@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use burn::module::Module;
-use burn::optim::ModuleOptimizer;
+use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::prelude::Device;
 use ember_models::artifact::{load_bpk, save_bpk, write_atomic};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 use crate::row_sparse::RowSparseOptimizer;
 
@@ -22,26 +22,18 @@ use crate::row_sparse::RowSparseOptimizer;
 const ROW_SPARSE_BPK: &str = "row_sparse.bpk";
 const ROW_SPARSE_TABLES: &str = "row_sparse_tables.json";
 
-use crate::early_stopping::EarlyStopping;
-use crate::epoch::EpochRecord;
-
-/// Everything besides weights that a resumed run needs; `R` is what one
-/// epoch records (ranking and retrieval runs measure different things).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainState<R = EpochRecord> {
-    /// Epochs completed (1-based count).
-    pub epochs_done: usize,
-    #[serde(flatten)]
-    pub stopping: EarlyStopping,
-    pub history: Vec<R>,
+/// The optimizers a run trains with, as the checkpoint saves them.
+pub struct Optimizers<'a> {
+    pub dense: &'a mut ModuleOptimizer,
+    pub row_sparse: Option<&'a mut RowSparseOptimizer>,
 }
 
-impl<R> Default for TrainState<R> {
-    fn default() -> Self {
+impl<'a> Optimizers<'a> {
+    /// A run whose every parameter gets a dense gradient.
+    pub fn dense(optimizer: &'a mut ModuleOptimizer) -> Self {
         Self {
-            epochs_done: 0,
-            stopping: EarlyStopping::default(),
-            history: Vec::new(),
+            dense: optimizer,
+            row_sparse: None,
         }
     }
 }
@@ -63,13 +55,11 @@ impl Checkpoint {
         self.dir.with_file_name(name)
     }
 
-    /// Saves weights, optimizer and the loop's state (`TrainState` for
-    /// ranking runs, the multi-task loop's own state for multi-task runs).
+    /// Saves weights, optimizers and the loop's state.
     pub fn save<M: Module, S: Serialize>(
         &self,
         model: &M,
-        optimizer: &ModuleOptimizer,
-        row_sparse: Option<&RowSparseOptimizer>,
+        optimizers: Optimizers<'_>,
         state: &S,
     ) -> Result<()> {
         let tmp = self.sibling(".tmp");
@@ -79,11 +69,12 @@ impl Checkpoint {
         }
         std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
         save_bpk(model, &tmp.join("model.bpk"))?;
-        let bytes = optimizer
+        let bytes = optimizers
+            .dense
             .into_bytes()
             .map_err(|e| anyhow::anyhow!("serialising optimizer state: {e:?}"))?;
         write_atomic(&tmp.join("optimizer.bpk"), &bytes)?;
-        if let Some(sparse) = row_sparse {
+        if let Some(sparse) = optimizers.row_sparse {
             let (record, names) = sparse.record(model);
             save_bpk(&record, &tmp.join(ROW_SPARSE_BPK))?;
             write_atomic(
@@ -120,14 +111,13 @@ impl Checkpoint {
         self.latest().is_some()
     }
 
-    /// Loads the newest checkpoint into `model` and `optimizer`.
+    /// Loads the newest checkpoint into `model` and the optimizers.
     pub fn load<M: Module, S: DeserializeOwned>(
         &self,
         model: M,
-        optimizer: ModuleOptimizer,
-        row_sparse: Option<&mut RowSparseOptimizer>,
+        optimizers: Optimizers<'_>,
         device: &Device,
-    ) -> Result<(M, ModuleOptimizer, S)> {
+    ) -> Result<(M, S)> {
         let dir = self
             .latest()
             .with_context(|| format!("no checkpoint under {}", self.dir.display()))?;
@@ -139,10 +129,12 @@ impl Checkpoint {
         .with_context(|| format!("{}: corrupt checkpoint state", state_path.display()))?;
         let model = load_bpk(model, &dir.join("model.bpk"))?;
         let optimizer_path = dir.join("optimizer.bpk");
-        let optimizer = optimizer
+        // Burn's optimizer loads by value; a throw-away Adam holds its place meanwhile.
+        let dense = std::mem::replace(optimizers.dense, AdamConfig::new().init());
+        *optimizers.dense = dense
             .load(&optimizer_path)
             .map_err(|e| anyhow::anyhow!("{}: {e:?}", optimizer_path.display()))?;
-        if let Some(sparse) = row_sparse {
+        if let Some(sparse) = optimizers.row_sparse {
             let names_path = dir.join(ROW_SPARSE_TABLES);
             let names: Vec<String> = serde_json::from_str(
                 &std::fs::read_to_string(&names_path).with_context(|| {
@@ -157,6 +149,6 @@ impl Checkpoint {
             let record = load_bpk(record, &dir.join(ROW_SPARSE_BPK))?;
             sparse.restore(&model, record, &names, device)?;
         }
-        Ok((model, optimizer, state))
+        Ok((model, state))
     }
 }

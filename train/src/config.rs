@@ -2,16 +2,17 @@
 //! flags may override key by key.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use ember_datasets::registry::DataConfig;
 use ember_models::RankingConfig;
-use ember_models::device::DeviceChoice;
+
+use ember_datasets::toml_config::load_toml;
 use serde::{Deserialize, Serialize};
 
-use crate::multitask::MultiTaskRunConfig;
-use crate::retrieval::RetrievalRunConfig;
+use crate::epoch::Schedule;
+use crate::run_config::Run;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -90,25 +91,29 @@ impl Default for TrainConfig {
     }
 }
 
+impl TrainConfig {
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            epochs: self.epochs,
+            patience: self.patience,
+            batch_size: self.batch_size,
+        }
+    }
+}
+
+/// A ranking run's sections: `[data]`, `[model]`, `[train]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RunConfig {
-    /// Names the run directory under `output_dir`.
-    pub name: String,
+pub struct RankingSections {
     pub data: DataConfig,
     #[serde(default)]
     pub model: RankingConfig,
     #[serde(default)]
     pub train: TrainConfig,
-    #[serde(default)]
-    pub device: DeviceChoice,
-    #[serde(default = "default_output_dir")]
-    pub output_dir: PathBuf,
 }
 
-fn default_output_dir() -> PathBuf {
-    PathBuf::from("runs")
-}
+/// A ranking run config.
+pub type RunConfig = Run<RankingSections>;
 
 impl RunConfig {
     /// Reads a TOML run config and applies `key=value` overrides
@@ -145,117 +150,11 @@ impl RunConfig {
         }
         Ok(())
     }
-
-    /// The run directory: checkpoints, metrics log and the exported artifact.
-    pub fn run_dir(&self) -> PathBuf {
-        self.output_dir.join(&self.name)
-    }
-}
-
-/// A run config of any family: ranking (`family` absent or `"ranking"`),
-/// multi-task (`family = "multitask"`) or retrieval (`[model] kind =
-/// "two_tower"`).
-// Read once per run; not worth boxing the common (ranking) case.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
-pub enum AnyRunConfig {
-    Ranking(RunConfig),
-    MultiTask(Box<MultiTaskRunConfig>),
-    Retrieval(Box<RetrievalRunConfig>),
-}
-
-impl AnyRunConfig {
-    /// Reads a TOML run config of any family and applies overrides.
-    pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
-        let mut value = load_toml(path, overrides)?;
-        if RetrievalRunConfig::describes(&value) {
-            return Ok(AnyRunConfig::Retrieval(Box::new(
-                RetrievalRunConfig::from_value(value, path)?,
-            )));
-        }
-        let family = value
-            .get("family")
-            .map(|f| f.as_str().map(str::to_owned))
-            .unwrap_or(Some("ranking".into()));
-        match family.as_deref() {
-            Some("ranking") => {
-                if let Some(table) = value.as_table_mut() {
-                    table.remove("family");
-                }
-                Ok(AnyRunConfig::Ranking(RunConfig::from_value(value, path)?))
-            }
-            Some("multitask") => Ok(AnyRunConfig::MultiTask(Box::new(
-                value.try_into().with_context(|| {
-                    format!("{}: not a valid multi-task run config", path.display())
-                })?,
-            ))),
-            _ => anyhow::bail!(
-                "{}: family must be \"ranking\" or \"multitask\"",
-                path.display()
-            ),
-        }
-    }
-}
-
-/// Reads a TOML file and applies `key=value` overrides to it.
-pub fn load_toml(path: &Path, overrides: &[String]) -> Result<toml::Value> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read config", path.display()))?;
-    let mut value: toml::Value =
-        toml::from_str(&text).with_context(|| format!("{}: invalid TOML", path.display()))?;
-    apply_overrides(&mut value, overrides)?;
-    Ok(value)
-}
-
-/// Sets `a.b.c = value` in a TOML tree for each `a.b.c=value` override.
-pub fn apply_overrides(root: &mut toml::Value, overrides: &[String]) -> Result<()> {
-    for item in overrides {
-        let (key, raw) = item
-            .split_once('=')
-            .with_context(|| format!("override '{item}' is not key=value"))?;
-        // Parse the value as TOML; fall back to a bare string (`data.source=frappe-ctr`).
-        let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
-            .ok()
-            .and_then(|mut t| t.remove("v"))
-            .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
-        let mut node = &mut *root;
-        let parts: Vec<&str> = key.trim().split('.').collect();
-        for part in &parts[..parts.len() - 1] {
-            let table = node
-                .as_table_mut()
-                .with_context(|| format!("override '{key}': '{part}' is not a table"))?;
-            node = table
-                .entry(part.to_string())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        }
-        node.as_table_mut()
-            .with_context(|| format!("override '{key}': parent is not a table"))?
-            .insert(parts[parts.len() - 1].to_owned(), value);
-    }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn overrides_set_nested_keys_with_typed_values() {
-        let mut v: toml::Value = toml::from_str("[train]\nlr = 0.1\n").unwrap();
-        apply_overrides(
-            &mut v,
-            &[
-                "train.lr=0.01".into(),
-                "model.hidden=[64, 32]".into(),
-                "data.source=frappe-ctr".into(),
-            ],
-        )
-        .unwrap();
-        assert_eq!(v["train"]["lr"].as_float(), Some(0.01));
-        assert_eq!(v["model"]["hidden"].as_array().unwrap().len(), 2);
-        assert_eq!(v["data"]["source"].as_str(), Some("frappe-ctr"));
-        assert!(apply_overrides(&mut v, &["nonsense".into()]).is_err());
-    }
 
     #[test]
     fn embedding_l2_needs_row_sparse_lookups() {

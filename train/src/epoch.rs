@@ -1,7 +1,7 @@
-//! The epoch skeleton the training loops (ranking, multi-task, retrieval)
-//! share: when another epoch runs, the epoch's shuffle, the device-side loss
-//! sum, and the epoch's line in `metrics.jsonl` and the checkpointed history.
-//! Each loop keeps only what differs: its step and its validation metrics.
+//! The parts of an epoch that the training skeleton (`run_loop.rs`) puts
+//! together: when another epoch runs, the epoch's shuffle and random
+//! stream, the device-side loss sum, and the epoch's line in `metrics.jsonl` and the
+//! checkpointed history.
 
 use std::path::Path;
 
@@ -12,8 +12,26 @@ use rand::{SeedableRng, rngs::SmallRng};
 use serde::{Deserialize, Serialize};
 
 use crate::early_stopping::EarlyStopping;
-use crate::evaluate::EvalMetrics;
-use crate::trainer::FitOptions;
+use ember_models::metrics::EvalMetrics;
+
+/// How long training runs: the epoch budget, early stopping's patience and
+/// the batch size.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    pub epochs: usize,
+    pub patience: usize,
+    pub batch_size: usize,
+}
+
+/// What one epoch's training measured, before validation.
+#[derive(Debug, Clone)]
+pub struct EpochStats {
+    pub epoch: usize,
+    /// Mean training loss per step, one per task (one for single-task runs).
+    pub train_losses: Vec<f64>,
+    pub seconds: f64,
+    pub samples_per_second: f64,
+}
 
 /// What one finished epoch measured; `V` is the loop's validation metrics.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +41,19 @@ pub struct EpochRecord<V = EvalMetrics> {
     pub valid: V,
     pub seconds: f64,
     pub samples_per_second: f64,
+}
+
+impl<V> EpochRecord<V> {
+    /// A single-loss epoch's record.
+    pub fn new(stats: EpochStats, valid: V) -> Self {
+        Self {
+            epoch: stats.epoch,
+            train_loss: stats.train_losses[0],
+            valid,
+            seconds: stats.seconds,
+            samples_per_second: stats.samples_per_second,
+        }
+    }
 }
 
 /// An epoch's line in `metrics.jsonl` and in the checkpointed history.
@@ -42,8 +73,8 @@ impl<V: Clone + Default + Serialize> EpochLine for EpochRecord<V> {
     }
 }
 
-/// Decides whether another epoch runs: epochs left, patience left, and the
-/// per-call cap of [`FitOptions::max_epochs_this_call`] (tests simulate a
+/// Decides whether another epoch runs: epochs left, patience left, and a
+/// per-call cap (`FitOptions::max_epochs_this_call`: tests simulate a
 /// killed run with it; such a run is resumable, not finished).
 #[derive(Debug, Clone)]
 pub struct EpochPlan {
@@ -55,11 +86,11 @@ pub struct EpochPlan {
 }
 
 impl EpochPlan {
-    pub fn new(max_epochs: usize, patience: usize, options: &FitOptions) -> Self {
+    pub fn new(max_epochs: usize, patience: usize, cap: Option<usize>) -> Self {
         Self {
             max_epochs,
             patience,
-            cap: options.max_epochs_this_call,
+            cap,
             this_call: 0,
             finished: true,
         }
@@ -172,21 +203,16 @@ mod tests {
 
     #[test]
     fn plan_stops_on_budget_patience_or_cap() {
-        let options = FitOptions::default();
-        let mut plan = EpochPlan::new(3, 2, &options);
+        let mut plan = EpochPlan::new(3, 2, None);
         assert_eq!(plan.next(0, &EarlyStopping::default()), Some(1));
         assert_eq!(plan.next(3, &EarlyStopping::default()), None);
         assert!(plan.finished());
 
-        let mut plan = EpochPlan::new(10, 2, &options);
+        let mut plan = EpochPlan::new(10, 2, None);
         assert_eq!(plan.next(3, &stopping_after(&[0.5, 0.4, 0.3])), None);
         assert!(plan.finished(), "patience ran out: a finished run");
 
-        let capped = FitOptions {
-            max_epochs_this_call: Some(2),
-            ..Default::default()
-        };
-        let mut plan = EpochPlan::new(10, 5, &capped);
+        let mut plan = EpochPlan::new(10, 5, Some(2));
         let none = EarlyStopping::default();
         assert_eq!(plan.next(4, &none), Some(5));
         assert_eq!(plan.next(5, &none), Some(6));

@@ -1,51 +1,9 @@
-//! Scoring a split and summarising it with the metrics of its task.
+//! Scoring a split with a ranking model and measuring it.
 
 use burn::prelude::*;
 use ember_datasets::EncodedData;
 use ember_models::RankingModel;
-use serde::{Deserialize, Serialize};
-
-use crate::metrics;
-
-/// Metrics of one split. AUC and gAUC are absent when undefined (one class).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct EvalMetrics {
-    pub rows: usize,
-    pub auc: Option<f64>,
-    pub gauc: Option<f64>,
-    pub logloss: f64,
-    pub rmse: f64,
-}
-
-impl EvalMetrics {
-    pub fn of(probs: &[f32], data: &EncodedData) -> Self {
-        let labels = data.task_labels(0);
-        EvalMetrics {
-            rows: probs.len(),
-            auc: metrics::auc(probs, &labels),
-            gauc: data
-                .groups
-                .as_ref()
-                .and_then(|g| metrics::gauc(probs, &labels, g)),
-            logloss: metrics::logloss(probs, &labels),
-            rmse: metrics::rmse(probs, &labels),
-        }
-    }
-}
-
-impl std::fmt::Display for EvalMetrics {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let opt = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{v:.4}"));
-        write!(
-            f,
-            "AUC {} gAUC {} logloss {:.4} ({} rows)",
-            opt(self.auc),
-            opt(self.gauc),
-            self.logloss,
-            self.rows
-        )
-    }
-}
+use ember_models::metrics::EvalMetrics;
 
 /// Scores `data` with `model` (already in inference mode) and measures it.
 pub fn evaluate(

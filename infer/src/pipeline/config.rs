@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use ember_models::device::DeviceChoice;
-use ember_train::multitask::fusion::FusionForm;
+use ember_models::multitask::fusion::FusionForm;
 use serde::{Deserialize, Serialize};
 
 use super::recall::RecallConfig;
@@ -98,7 +98,7 @@ impl PipelineConfig {
     /// Reads `path` with `key=value` overrides and validates it; errors name
     /// the file and the field.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
-        let value = ember_train::config::load_toml(path, overrides)?;
+        let value = ember_datasets::toml_config::load_toml(path, overrides)?;
         let config: Self = value
             .try_into()
             .with_context(|| format!("{}: not a valid pipeline", path.display()))?;

@@ -5,7 +5,7 @@
 //! candidates (recall and ranking run once per user).
 
 use anyhow::{Result, bail};
-use ember_train::retrieval::RetrievalMetrics;
+use ember_models::metrics::RetrievalMetrics;
 use serde::Serialize;
 
 use super::Pipeline;

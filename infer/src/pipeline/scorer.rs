@@ -5,14 +5,13 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use burn::prelude::*;
 use ember_datasets::{EncodedData, Preprocessor};
 use ember_models::MultiTaskModel;
-use ember_models::artifact::{MANIFEST, Manifest, PREPROCESSOR, schema_hash};
+use ember_models::artifact::{Family, Manifest, MultiTaskArtifact};
 use ember_models::device::{DeviceChoice, select_device};
-use ember_train::multitask::artifact::{FAMILY as MULTITASK, load_artifact};
-use ember_train::multitask::fusion::{FusionForm, fuse};
+use ember_models::multitask::fusion::{FusionForm, fuse};
 
 use crate::Predictor;
 
@@ -47,9 +46,6 @@ impl ScoringModel {
         fusion: Option<&[f64]>,
         form: FusionForm,
     ) -> Result<(Self, Preprocessor)> {
-        if !dir.join(MANIFEST).exists() {
-            bail!("{}: not an ember artifact (no {MANIFEST})", dir.display());
-        }
         let manifest = Manifest::read(dir)?;
         let no_preprocessor = || {
             anyhow::anyhow!(
@@ -57,21 +53,11 @@ impl ScoringModel {
                 dir.display()
             )
         };
-        if manifest.family == MULTITASK {
-            let path = dir.join(PREPROCESSOR);
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("{}: cannot read", path.display()))?;
-            if schema_hash(&text) != manifest.schema_hash {
-                bail!(
-                    "{}: does not match the manifest's schema hash",
-                    path.display()
-                );
-            }
-            let pre: Option<Preprocessor> = serde_json::from_str(&text)
-                .with_context(|| format!("{}: invalid preprocessor", path.display()))?;
-            let pre = pre.ok_or_else(no_preprocessor)?;
+        if manifest.family == Family::Multitask {
             let (device, _) = select_device(device);
-            let (_, model) = load_artifact(dir, &device)?;
+            let loaded = MultiTaskArtifact::load(dir, &device)?;
+            let pre = loaded.preprocessor.ok_or_else(no_preprocessor)?;
+            let model = loaded.model;
             let tasks = model.graph.len();
             let weights = match fusion {
                 Some(w) if w.len() == tasks => w.to_vec(),

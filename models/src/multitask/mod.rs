@@ -19,6 +19,7 @@
 
 mod cgc;
 mod esmm;
+pub mod fusion;
 mod mmoe;
 mod ple;
 mod shared_bottom;

@@ -23,17 +23,15 @@
 //! form = "sum"
 //! ```
 
-use std::path::PathBuf;
-
 use ember_datasets::registry::DataConfig;
 use ember_models::MultiTaskConfig;
-use ember_models::device::DeviceChoice;
 use ember_models::multitask::TaskSpec;
 use serde::{Deserialize, Serialize};
 
 use super::balance::BalanceConfig;
 use super::fusion::FusionConfig;
 use crate::config::TrainConfig;
+use crate::run_config::Run;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -41,16 +39,12 @@ pub enum MultiTaskFamily {
     Multitask,
 }
 
-fn default_output_dir() -> PathBuf {
-    PathBuf::from("runs")
-}
-
+/// A multi-task run's sections.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MultiTaskRunConfig {
+pub struct MultiTaskSections {
     /// Always `multitask`: tells `ember train` which kind of run this is.
     pub family: MultiTaskFamily,
-    pub name: String,
     pub data: DataConfig,
     pub tasks: Vec<TaskSpec>,
     #[serde(default)]
@@ -61,14 +55,7 @@ pub struct MultiTaskRunConfig {
     pub balance: BalanceConfig,
     #[serde(default)]
     pub fusion: Option<FusionConfig>,
-    #[serde(default)]
-    pub device: DeviceChoice,
-    #[serde(default = "default_output_dir")]
-    pub output_dir: PathBuf,
 }
 
-impl MultiTaskRunConfig {
-    pub fn run_dir(&self) -> PathBuf {
-        self.output_dir.join(&self.name)
-    }
-}
+/// A multi-task run config.
+pub type MultiTaskRunConfig = Run<MultiTaskSections>;

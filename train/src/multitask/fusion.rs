@@ -1,6 +1,6 @@
-//! Fusion weights: the final ranking score combines the task predictions,
-//! `s = Σ_i w_i p_i` (sum) or `s = Π_i p_i^{w_i}` (product), and the weights
-//! are chosen offline. [`grid_search`] scores every weight set of a grid by
+//! Choosing fusion weights offline: the final ranking score combines the
+//! task predictions by the rule of [`ember_models::multitask::fusion`]
+//! (`s = Σ_i w_i p_i` or `s = Π_i p_i^{w_i}`), and [`grid_search`] scores every weight set of a grid by
 //! each target's AUC and marks the non-dominated (Pareto-optimal) sets:
 //! those no other set beats on one target without losing on another.
 //!
@@ -10,25 +10,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::auc;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FusionForm {
-    /// `Σ_i w_i p_i`.
-    #[default]
-    Sum,
-    /// `Π_i p_i^{w_i}`, scored as its logarithm `Σ_i w_i ln p_i` (the same
-    /// order without underflow; the score is then ≤ 0, not a probability).
-    Product,
-}
+use ember_models::metrics::auc;
+use ember_models::multitask::fusion::{FusionForm, fuse};
 
 fn default_grid() -> Vec<f64> {
     vec![0.0, 0.25, 0.5, 0.75, 1.0]
 }
 
 /// The `[fusion]` table of a multi-task run: after training, grid-search
-/// fusion weights on the test split.
+/// fusion weights on the validation split and report them on the test split.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FusionConfig {
@@ -48,29 +38,32 @@ impl Default for FusionConfig {
     }
 }
 
-/// One weight set and the AUC of its fused score on each target.
+/// The binary tasks' predictions on one split and each target's labels.
+#[derive(Debug, Clone, Default)]
+pub struct FusionSplit {
+    pub predictions: Vec<Vec<f32>>,
+    pub targets: Vec<Vec<f32>>,
+}
+
+impl FusionSplit {
+    /// The AUC of the fused score of `weights` on each target.
+    fn aucs(&self, weights: &[f64], form: FusionForm) -> Vec<Option<f64>> {
+        let score = fuse(&self.predictions, weights, form);
+        self.targets.iter().map(|y| auc(&score, y)).collect()
+    }
+}
+
+/// One weight set: the AUC of its fused score on each target on the split
+/// the weights are chosen on (validation) and on the split they are
+/// reported on (test). Choosing on test would leak: the reported AUCs
+/// would be the maximum of many noisy test measurements.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FusionPoint {
     pub weights: Vec<f64>,
-    pub aucs: Vec<Option<f64>>,
+    pub valid_aucs: Vec<Option<f64>>,
+    pub test_aucs: Vec<Option<f64>>,
+    /// No other weight set beats it on validation.
     pub non_dominated: bool,
-}
-
-/// The fused score of each row.
-pub fn fuse(predictions: &[Vec<f32>], weights: &[f64], form: FusionForm) -> Vec<f32> {
-    let rows = predictions.first().map_or(0, Vec::len);
-    (0..rows)
-        .map(|r| {
-            predictions
-                .iter()
-                .zip(weights)
-                .map(|(p, &w)| match form {
-                    FusionForm::Sum => w * p[r] as f64,
-                    FusionForm::Product => w * (p[r] as f64).max(1e-12).ln(),
-                })
-                .sum::<f64>() as f32
-        })
-        .collect()
 }
 
 /// Every non-zero weight vector of `grid^T`, normalised to sum 1, without duplicates.
@@ -129,28 +122,26 @@ pub fn non_dominated(points: &[Vec<Option<f64>>]) -> Vec<bool> {
         .collect()
 }
 
-/// Scores every weight set of `grid` against each target's labels.
+/// Scores every weight set of `grid` against each target's labels on
+/// `valid`, marks the sets non-dominated there, and reports every set's
+/// AUCs on `test` beside them.
 pub fn grid_search(
-    predictions: &[Vec<f32>],
-    targets: &[Vec<f32>],
+    valid: &FusionSplit,
+    test: &FusionSplit,
     config: &FusionConfig,
 ) -> Result<Vec<FusionPoint>, String> {
-    let sets = weight_sets(predictions.len(), &config.grid)?;
-    let aucs: Vec<Vec<Option<f64>>> = sets
-        .iter()
-        .map(|w| {
-            let score = fuse(predictions, w, config.form);
-            targets.iter().map(|y| auc(&score, y)).collect()
-        })
-        .collect();
-    let front = non_dominated(&aucs);
+    let sets = weight_sets(valid.predictions.len(), &config.grid)?;
+    let valid_aucs: Vec<Vec<Option<f64>>> =
+        sets.iter().map(|w| valid.aucs(w, config.form)).collect();
+    let front = non_dominated(&valid_aucs);
     Ok(sets
         .into_iter()
-        .zip(aucs)
+        .zip(valid_aucs)
         .zip(front)
-        .map(|((weights, aucs), non_dominated)| FusionPoint {
+        .map(|((weights, valid_aucs), non_dominated)| FusionPoint {
+            test_aucs: test.aucs(&weights, config.form),
             weights,
-            aucs,
+            valid_aucs,
             non_dominated,
         })
         .collect())
@@ -191,30 +182,56 @@ mod tests {
         // Task 0's prediction ranks target 0 perfectly, task 1's target 1.
         let preds = vec![vec![0.1, 0.2, 0.8, 0.9], vec![0.9, 0.1, 0.8, 0.2]];
         let targets = vec![vec![0.0, 0.0, 1.0, 1.0], vec![1.0, 0.0, 1.0, 0.0]];
-        let points = grid_search(&preds, &targets, &FusionConfig::default()).unwrap();
+        let split = FusionSplit {
+            predictions: preds.clone(),
+            targets,
+        };
+        let points = grid_search(&split, &split, &FusionConfig::default()).unwrap();
         let only = |t: usize| {
             points
                 .iter()
                 .find(|p| (p.weights[t] - 1.0).abs() < 1e-12)
                 .unwrap()
         };
-        assert_eq!(only(0).aucs[0], Some(1.0));
-        assert_eq!(only(1).aucs[1], Some(1.0));
+        assert_eq!(only(0).valid_aucs[0], Some(1.0));
+        assert_eq!(only(1).valid_aucs[1], Some(1.0));
         // Single-task weights are beaten by mixtures here ((1, 0) scores 0.25
         // on target 1, (½, ½) scores 1.0 and 0.75), so they leave the front;
         // the front still holds the best AUC of each target.
-        assert_eq!(only(0).aucs[1], Some(0.25));
+        assert_eq!(only(0).valid_aucs[1], Some(0.25));
         assert!(!only(0).non_dominated);
         for t in 0..2 {
             let best_on_front = points
                 .iter()
                 .filter(|p| p.non_dominated)
-                .filter_map(|p| p.aucs[t])
+                .filter_map(|p| p.valid_aucs[t])
                 .fold(0.0, f64::max);
             assert_eq!(best_on_front, 1.0);
         }
         let prod = fuse(&preds, &[1.0, 2.0], FusionForm::Product);
         let want = (0.1f64).ln() + 2.0 * (0.9f64).ln();
         assert!((prod[0] as f64 - want).abs() < 1e-5);
+    }
+
+    #[test]
+    fn the_front_is_chosen_on_validation_and_test_only_reports() {
+        // One target; on validation task 0 ranks it perfectly and task 1
+        // inverts it, on test the other way round.
+        let valid = FusionSplit {
+            predictions: vec![vec![0.1, 0.9], vec![0.9, 0.1]],
+            targets: vec![vec![0.0, 1.0]],
+        };
+        let test = FusionSplit {
+            predictions: vec![vec![0.9, 0.1], vec![0.1, 0.9]],
+            targets: vec![vec![0.0, 1.0]],
+        };
+        let points = grid_search(&valid, &test, &FusionConfig::default()).unwrap();
+        let front: Vec<&FusionPoint> = points.iter().filter(|p| p.non_dominated).collect();
+        assert!(!front.is_empty());
+        for p in &front {
+            assert_eq!(p.valid_aucs[0], Some(1.0));
+            assert!(p.weights[0] > p.weights[1], "{p:?}");
+            assert_eq!(p.test_aucs[0], Some(0.0), "test only reports");
+        }
     }
 }

@@ -6,7 +6,6 @@
 pub mod artifact;
 pub mod balance;
 pub mod config;
-pub mod evaluate;
 pub mod fusion;
 pub mod gradnorm;
 pub mod grads;
@@ -17,6 +16,5 @@ pub mod trainer;
 
 pub use balance::{BalanceConfig, Balancer};
 pub use config::{MultiTaskFamily, MultiTaskRunConfig};
-pub use evaluate::{MultiTaskMetrics, TaskMetrics};
-pub use fusion::{FusionConfig, FusionForm, FusionPoint};
+pub use fusion::{FusionConfig, FusionPoint};
 pub use trainer::{MultiTaskRun, MultiTaskSummary, fit};

@@ -1,31 +1,31 @@
-//! The multi-task training loop: the ranking loop's epochs, progress bar,
-//! validation, early stopping, checkpoints and export, with the gradient
-//! flow of [`super::step`] and per-task metrics.
+//! Training a multi-task model: the gradient flow of [`super::step`] (loss
+//! balancing) and per-task validation metrics in the shared loop
+//! ([`crate::run_loop`]), then the best epoch's test metrics, the fusion
+//! weights (chosen on validation, reported on test) and export.
 
-use std::path::PathBuf;
-use std::time::Instant;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use burn::module::Module;
+use burn::prelude::*;
+use ember_datasets::EncodedData;
 use ember_datasets::registry::PreparedData;
 use ember_models::Batch;
-use ember_models::artifact::{load_bpk, save_bpk};
-use ember_models::device::{DeviceChoice, select_device};
-use ember_models::multitask::{TaskGraph, TaskKind, TaskPredictions};
+use ember_models::device::DeviceChoice;
+use ember_models::metrics::MultiTaskMetrics;
+use ember_models::multitask::{MultiTaskModel, TaskGraph, TaskKind, TaskPredictions};
+use rand::rngs::SmallRng;
 use serde::{Deserialize, Serialize};
 
 use super::artifact::export_artifact;
 use super::balance::Balancer;
 use super::config::MultiTaskRunConfig;
-use super::evaluate::MultiTaskMetrics;
-use super::fusion::{FusionPoint, grid_search};
+use super::fusion::{FusionConfig, FusionPoint, FusionSplit, grid_search};
 use super::step::step_gradients;
-use crate::checkpoint::Checkpoint;
+use crate::checkpoint::Optimizers;
 use crate::config::Monitor;
-use crate::early_stopping::{EarlyStopping, epoch_bar};
-use crate::epoch::{EpochLine, EpochPlan, LossSum, best_valid, epoch_rng, log_epoch, shuffle_rows};
+use crate::epoch::{EpochLine, EpochStats};
+use crate::run_loop::{FitOptions, RunContext, TrainingFamily, train_epochs};
 use crate::step::dense_optimizer;
-use crate::trainer::FitOptions;
 
 /// What one finished epoch measured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,13 +50,10 @@ impl EpochLine for MultiTaskEpoch {
     }
 }
 
-/// Everything besides weights that a resumed multi-task run needs.
+/// What a resumed multi-task run needs besides the loop's own state: the
+/// loss balancer (GradNorm's weights move during training).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MultiTaskState {
-    pub epochs_done: usize,
-    #[serde(flatten)]
-    pub stopping: EarlyStopping,
-    pub history: Vec<MultiTaskEpoch>,
     pub balancer: Balancer,
 }
 
@@ -77,7 +74,8 @@ pub struct MultiTaskSummary {
     pub train_samples_per_second: f64,
     pub artifact: PathBuf,
     pub finished: bool,
-    /// Fusion weight sets on the test split (non-dominated ones), if asked.
+    /// Fusion weight sets non-dominated on validation, with their test
+    /// AUCs, if `[fusion]` asked.
     pub fusion_front: Option<Vec<FusionPoint>>,
 }
 
@@ -87,11 +85,90 @@ pub struct MultiTaskRun {
     pub test_predictions: TaskPredictions,
 }
 
-/// Higher-is-better score of the monitored metric.
-fn monitored(monitor: Monitor, m: &MultiTaskMetrics) -> f64 {
-    match monitor {
-        Monitor::Auc => m.mean_auc().unwrap_or(0.5),
-        Monitor::Logloss => -m.mean_loss(),
+/// Multi-task's part of the training loop.
+struct MultiTaskTraining<'a> {
+    config: &'a MultiTaskRunConfig,
+    data: &'a PreparedData,
+    graph: &'a TaskGraph,
+    optim: burn::optim::ModuleOptimizer,
+    device: Device,
+    train_device: Device,
+}
+
+impl TrainingFamily for MultiTaskTraining<'_> {
+    type Model = MultiTaskModel;
+    type Valid = MultiTaskMetrics;
+    type Line = MultiTaskEpoch;
+    type State = MultiTaskState;
+
+    fn title(&self) -> String {
+        format!(
+            "training multi-task {} (balance {}; tasks {})",
+            self.config.model.kind.name(),
+            self.config.balance.name(),
+            self.graph.names().join(", ")
+        )
+    }
+
+    fn train_rows(&self) -> usize {
+        self.data.train.num_rows
+    }
+
+    fn loss_width(&self) -> usize {
+        self.graph.len()
+    }
+
+    fn step(
+        &mut self,
+        model: MultiTaskModel,
+        rows: &[usize],
+        _rng: &mut SmallRng,
+        state: &mut MultiTaskState,
+    ) -> (MultiTaskModel, Tensor<1>) {
+        let batch = Batch::from_rows(&self.data.train, rows, &self.train_device);
+        let step = step_gradients(&model, &batch, &mut state.balancer);
+        let model = self.optim.step(self.config.train.lr, model, step.grads);
+        (model, step.losses)
+    }
+
+    fn validate(&self, model: &MultiTaskModel) -> Result<MultiTaskMetrics> {
+        let predictions = model.predict(
+            &self.data.valid,
+            self.config.train.eval_batch_size,
+            &self.device,
+        );
+        Ok(MultiTaskMetrics::of(
+            self.graph,
+            &predictions,
+            &self.data.valid,
+        ))
+    }
+
+    fn score(&self, m: &MultiTaskMetrics) -> f64 {
+        match self.config.train.monitor {
+            Monitor::Auc => m.mean_auc().unwrap_or(0.5),
+            Monitor::Logloss => -m.mean_loss(),
+        }
+    }
+
+    fn line(
+        &self,
+        stats: EpochStats,
+        valid: MultiTaskMetrics,
+        state: &MultiTaskState,
+    ) -> MultiTaskEpoch {
+        MultiTaskEpoch {
+            epoch: stats.epoch,
+            train_losses: stats.train_losses,
+            weights: state.balancer.weights().to_vec(),
+            valid,
+            seconds: stats.seconds,
+            samples_per_second: stats.samples_per_second,
+        }
+    }
+
+    fn optimizers(&mut self) -> Optimizers<'_> {
+        Optimizers::dense(&mut self.optim)
     }
 }
 
@@ -101,145 +178,74 @@ pub fn fit(
     data: &PreparedData,
     options: &FitOptions,
 ) -> Result<MultiTaskRun> {
-    let train_cfg = &config.train;
+    let t = &config.train;
     let graph =
         TaskGraph::resolve(&config.tasks, &data.layout.tasks).map_err(anyhow::Error::msg)?;
     config.balance.validate().map_err(anyhow::Error::msg)?;
-    if train_cfg.monitor == Monitor::Auc && graph.tasks.iter().all(|t| t.kind != TaskKind::Binary) {
+    if t.monitor == Monitor::Auc && graph.tasks.iter().all(|t| t.kind != TaskKind::Binary) {
         bail!("monitor = \"auc\" needs a binary task; use monitor = \"loss\" for regression tasks");
     }
-    if train_cfg.batch_size == 0 {
+    if t.batch_size == 0 {
         bail!("train.batch_size must be at least 1");
     }
-    let run_dir = config.run_dir();
-    std::fs::create_dir_all(&run_dir)
-        .with_context(|| format!("creating run directory {}", run_dir.display()))?;
-    let (device, device_used) = select_device(config.device);
-    device.seed(train_cfg.seed);
-    let train_device = device.clone().autodiff();
-
-    let mut model = config
+    let run = RunContext::start(config, t.seed)?;
+    let model = config
         .model
-        .init(&data.layout, &graph, &train_device)
+        .init(&data.layout, &graph, &run.train_device)
         .map_err(anyhow::Error::msg)?;
-    let mut optim = dense_optimizer(train_cfg);
-    let checkpoint = Checkpoint::new(&run_dir);
-    let mut state = MultiTaskState {
-        epochs_done: 0,
-        stopping: EarlyStopping::default(),
-        history: Vec::new(),
-        balancer: Balancer::new(&config.balance, &graph, train_cfg.seed),
+    let mut family = MultiTaskTraining {
+        config,
+        data,
+        graph: &graph,
+        optim: dense_optimizer(t),
+        device: run.device.clone(),
+        train_device: run.train_device.clone(),
     };
-    if options.resume && checkpoint.exists() {
-        (model, optim, state) = checkpoint.load(model, optim, None, &device)?;
-        tracing::info!(epochs_done = state.epochs_done, "resumed from checkpoint");
-    }
-    let best_path = run_dir.join("best.bpk");
-    let metrics_log = run_dir.join("metrics.jsonl");
-    tracing::info!(
-        run = %config.name,
-        model = config.model.kind.name(),
-        balance = config.balance.name(),
-        tasks = %graph.names().join(", "),
-        device = %device_used,
-        params = model.num_params(),
-        train_rows = data.train.num_rows,
-        "training multi-task model"
-    );
+    let initial = MultiTaskState {
+        balancer: Balancer::new(&config.balance, &graph, t.seed),
+    };
+    let trained = train_epochs(&mut family, model, &run, t.schedule(), initial, options)?;
 
-    let n = data.train.num_rows;
-    let t_count = graph.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    let run_start = Instant::now();
-    let mut trained_samples = 0usize;
-    let mut plan = EpochPlan::new(train_cfg.epochs, train_cfg.patience, options);
-    while let Some(epoch) = plan.next(state.epochs_done, &state.stopping) {
-        shuffle_rows(&mut order, &mut epoch_rng(train_cfg.seed, epoch));
-        let bar = epoch_bar(n, epoch, "rows");
-        let epoch_start = Instant::now();
-        let mut loss_sum = LossSum::default();
-        for rows in order.chunks(train_cfg.batch_size) {
-            let batch = Batch::from_rows(&data.train, rows, &train_device);
-            let step = step_gradients(&model, &batch, &mut state.balancer);
-            loss_sum.add(step.losses);
-            model = optim.step(train_cfg.lr, model, step.grads);
-            bar.inc(rows.len() as u64);
-        }
-        let train_losses = loss_sum.means(t_count);
-        let seconds = epoch_start.elapsed().as_secs_f64();
-        bar.finish_and_clear();
-        trained_samples += n;
-
-        let eval_model = model.valid();
-        let predictions = eval_model.predict(&data.valid, train_cfg.eval_batch_size, &device);
-        let valid = MultiTaskMetrics::of(&graph, &predictions, &data.valid);
-        let score = monitored(train_cfg.monitor, &valid);
-        if !score.is_finite() {
-            bail!("epoch {epoch}: validation score is {score} (diverged?); try a lower train.lr");
-        }
-        if state.stopping.observe(epoch, score) {
-            save_bpk(&eval_model, &best_path)?;
-        }
-        let record = MultiTaskEpoch {
-            epoch,
-            train_losses,
-            weights: state.balancer.weights().to_vec(),
-            valid: valid.clone(),
-            seconds,
-            samples_per_second: n as f64 / seconds,
-        };
-        tracing::info!(
-            epoch,
-            train_loss = ?record.train_losses.iter().map(|l| format!("{l:.4}")).collect::<Vec<_>>(),
-            weights = ?record.weights.iter().map(|w| format!("{w:.3}")).collect::<Vec<_>>(),
-            valid = %valid,
-            samples_per_s = format!("{:.0}", record.samples_per_second),
-            best = state.stopping.best_epoch,
-            "epoch done"
-        );
-        log_epoch(&metrics_log, &mut state.history, record)?;
-        state.epochs_done = epoch;
-        checkpoint.save(&model, &optim, None, &state)?;
-    }
-    let finished = plan.finished();
-    let train_seconds = run_start.elapsed().as_secs_f64();
-
-    let best = load_bpk(model.valid(), &best_path)?;
-    let valid = best_valid(&state.history, state.stopping.best_epoch);
-    let test_predictions = best.predict(&data.test, train_cfg.eval_batch_size, &device);
+    let best = trained.best;
+    let test_predictions = best.predict(&data.test, t.eval_batch_size, &run.device);
     let test = MultiTaskMetrics::of(&graph, &test_predictions, &data.test);
-    tracing::info!(best_epoch = state.stopping.best_epoch, test = %test, "test split");
+    tracing::info!(best_epoch = trained.best_epoch, test = %test, "test split");
 
     let fusion_front = match &config.fusion {
         None => None,
-        Some(fusion) => Some(fusion_report(
-            &graph,
-            &test_predictions,
-            data,
-            fusion,
-            &run_dir,
-        )?),
+        Some(fusion) => {
+            let valid_predictions = best.predict(&data.valid, t.eval_batch_size, &run.device);
+            let valid = fusion_split(&graph, &valid_predictions, &data.valid);
+            let test = fusion_split(&graph, &test_predictions, &data.test);
+            Some(fusion_report(&graph, &valid, &test, fusion, &run.run_dir)?)
+        }
     };
-    let artifact = run_dir.join("artifact");
     let summary = MultiTaskSummary {
-        name: config.name.clone(),
+        name: config.common.name.clone(),
         model: config.model.kind.name().to_owned(),
         balance: config.balance.name().to_owned(),
         tasks: graph.names(),
-        device: device_used,
-        best_epoch: state.stopping.best_epoch,
-        epochs_run: state.epochs_done,
-        valid,
+        device: run.device_used,
+        best_epoch: trained.best_epoch,
+        epochs_run: trained.epochs_run,
+        valid: trained.valid,
         test,
-        final_weights: state.balancer.weights().to_vec(),
-        train_seconds,
-        train_samples_per_second: trained_samples as f64 / train_seconds.max(1e-9),
-        artifact: artifact.clone(),
-        finished,
+        final_weights: trained.state.balancer.weights().to_vec(),
+        train_seconds: trained.train_seconds,
+        train_samples_per_second: trained.train_samples_per_second,
+        artifact: run.artifact_dir(),
+        finished: trained.finished,
         fusion_front,
     };
-    if finished {
-        export_artifact(&artifact, config, data, &best, &summary, device_used)?;
+    if trained.finished {
+        export_artifact(
+            &summary.artifact,
+            config,
+            data,
+            &best,
+            &summary,
+            run.device_used,
+        )?;
     }
     Ok(MultiTaskRun {
         summary,
@@ -247,30 +253,47 @@ pub fn fit(
     })
 }
 
-/// Grid-searches fusion weights over the binary tasks' test predictions,
-/// writes every weight set to `fusion.json` and returns the non-dominated ones.
-fn fusion_report(
+/// The tasks fusion weighs: the binary ones.
+fn binary_tasks(graph: &TaskGraph) -> Vec<usize> {
+    (0..graph.len())
+        .filter(|&t| graph.tasks[t].kind == TaskKind::Binary)
+        .collect()
+}
+
+/// The binary tasks' predictions and labels on one split.
+fn fusion_split(
     graph: &TaskGraph,
     predictions: &TaskPredictions,
-    data: &PreparedData,
-    fusion: &super::fusion::FusionConfig,
-    run_dir: &std::path::Path,
+    data: &EncodedData,
+) -> FusionSplit {
+    let binary = binary_tasks(graph);
+    FusionSplit {
+        predictions: binary
+            .iter()
+            .map(|&t| predictions.predictions[t].clone())
+            .collect(),
+        targets: binary
+            .iter()
+            .map(|&t| data.task_labels(graph.tasks[t].label))
+            .collect(),
+    }
+}
+
+/// Grid-searches fusion weights on validation, reports each set's test
+/// AUCs beside, writes every set to `fusion.json` and returns the sets
+/// non-dominated on validation.
+fn fusion_report(
+    graph: &TaskGraph,
+    valid: &FusionSplit,
+    test: &FusionSplit,
+    fusion: &FusionConfig,
+    run_dir: &Path,
 ) -> Result<Vec<FusionPoint>> {
-    let binary: Vec<usize> = (0..graph.len())
-        .filter(|&t| graph.tasks[t].kind == TaskKind::Binary)
-        .collect();
+    let binary = binary_tasks(graph);
     if binary.len() < 2 {
         bail!("[fusion] needs at least two binary tasks to weigh");
     }
-    let preds: Vec<Vec<f32>> = binary
-        .iter()
-        .map(|&t| predictions.predictions[t].clone())
-        .collect();
-    let targets: Vec<Vec<f32>> = binary
-        .iter()
-        .map(|&t| data.test.task_labels(graph.tasks[t].label))
-        .collect();
-    let points = grid_search(&preds, &targets, fusion).map_err(anyhow::Error::msg)?;
+    let points = grid_search(valid, test, fusion).map_err(anyhow::Error::msg)?;
     let names: Vec<&str> = binary
         .iter()
         .map(|&t| graph.tasks[t].name.as_str())
@@ -281,6 +304,7 @@ fn fusion_report(
         serde_json::to_string_pretty(&serde_json::json!({
             "form": fusion.form,
             "tasks": names,
+            "chosen_on": "valid",
             "points": points,
         }))?,
     )
@@ -289,7 +313,7 @@ fn fusion_report(
     tracing::info!(
         sets = front.len(),
         file = %path.display(),
-        "fusion weights: non-dominated sets (test AUC per target: {})",
+        "fusion weights: sets non-dominated on validation, with test AUCs (targets: {})",
         names.join(", ")
     );
     Ok(front)

@@ -1,14 +1,16 @@
 //! A retrieval run's configuration: one TOML file, like a ranking run, told
 //! apart by `[model] kind = "two_tower"`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use ember_ann::HnswParams;
 use ember_datasets::registry::DataConfig;
 use ember_models::TwoTowerConfig;
-use ember_models::device::DeviceChoice;
 use serde::{Deserialize, Serialize};
+
+use crate::epoch::Schedule;
+use crate::run_config::Run;
 
 /// The training objective.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -74,10 +76,20 @@ impl Default for RetrievalTrainConfig {
     }
 }
 
+impl RetrievalTrainConfig {
+    pub fn schedule(&self) -> Schedule {
+        Schedule {
+            epochs: self.epochs,
+            patience: self.patience,
+            batch_size: self.batch_size,
+        }
+    }
+}
+
+/// A retrieval run's sections.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RetrievalRunConfig {
-    pub name: String,
+pub struct RetrievalSections {
     pub data: DataConfig,
     #[serde(default)]
     pub model: TwoTowerConfig,
@@ -86,15 +98,10 @@ pub struct RetrievalRunConfig {
     /// The ANN index built over the item vectors at export.
     #[serde(default)]
     pub index: HnswParams,
-    #[serde(default)]
-    pub device: DeviceChoice,
-    #[serde(default = "default_output_dir")]
-    pub output_dir: PathBuf,
 }
 
-fn default_output_dir() -> PathBuf {
-    PathBuf::from("runs")
-}
+/// A retrieval run config.
+pub type RetrievalRunConfig = Run<RetrievalSections>;
 
 impl RetrievalRunConfig {
     /// Whether a run config's TOML tree describes a retrieval run.
@@ -124,10 +131,9 @@ impl RetrievalRunConfig {
     }
 
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
-        Self::from_value(crate::config::load_toml(path, overrides)?, path)
-    }
-
-    pub fn run_dir(&self) -> PathBuf {
-        self.output_dir.join(&self.name)
+        Self::from_value(
+            ember_datasets::toml_config::load_toml(path, overrides)?,
+            path,
+        )
     }
 }

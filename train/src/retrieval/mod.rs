@@ -14,8 +14,10 @@ pub mod evaluate;
 pub mod export;
 pub mod loss;
 pub mod negatives;
+pub mod summary;
 pub mod trainer;
 
 pub use config::{RetrievalRunConfig, RetrievalTrainConfig};
-pub use evaluate::{RetrievalMetrics, TopKMetrics};
-pub use trainer::{RetrievalSummary, fit_retrieval};
+pub use evaluate::{evaluate_most_popular, evaluate_vectors};
+pub use summary::RetrievalSummary;
+pub use trainer::fit_retrieval;

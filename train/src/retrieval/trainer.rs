@@ -1,57 +1,29 @@
-//! The two-tower training loop: shuffled batches of (user, positive item),
-//! a loss over the batch's candidates, validation Recall@K over the full
-//! corpus after each epoch, early stopping, checkpoints, export.
-
-use std::path::PathBuf;
-use std::time::Instant;
+//! Training a two-tower model: batches of (user, positive item) and a loss
+//! over the batch's candidates, with validation Recall@K over the full
+//! corpus, in the shared loop ([`crate::run_loop`]); then the best epoch's
+//! test metrics beside the most-popular baseline, and export.
 
 use anyhow::{Context, Result};
-use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use ember_ann::VectorSet;
+use ember_ann::{HnswIndex, VectorSet};
 use ember_datasets::{EvalSplit, RetrievalData};
-use ember_models::artifact::{load_bpk, save_bpk};
-use ember_models::device::{DeviceChoice, select_device};
+use ember_models::metrics::RetrievalMetrics;
 use ember_models::{Batch, TwoTower};
-use serde::{Deserialize, Serialize};
+use rand::rngs::SmallRng;
 
 use super::config::{RetrievalLoss, RetrievalRunConfig};
-use super::evaluate::{RetrievalMetrics, evaluate_most_popular, evaluate_vectors};
+use super::evaluate::{evaluate_most_popular, evaluate_vectors, index_recall};
 use super::export::export_retrieval;
 use super::loss::{pointwise_bce, sampled_softmax};
 use super::negatives::NegativeSource;
-use crate::checkpoint::{Checkpoint, TrainState};
-use crate::early_stopping::epoch_bar;
-use crate::epoch::{
-    EpochPlan, EpochRecord, LossSum, best_valid, epoch_rng, log_epoch, shuffle_rows,
-};
-use crate::trainer::FitOptions;
+use super::summary::RetrievalSummary;
+use crate::checkpoint::Optimizers;
+use crate::epoch::{EpochRecord, EpochStats};
+use crate::run_loop::{FitOptions, NoFamilyState, RunContext, TrainingFamily, train_epochs};
 
 /// What one retrieval epoch measured.
 pub type RetrievalEpoch = EpochRecord<RetrievalMetrics>;
-
-/// What a finished retrieval run reports.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RetrievalSummary {
-    pub name: String,
-    pub model: String,
-    pub device: DeviceChoice,
-    pub best_epoch: usize,
-    pub epochs_run: usize,
-    pub valid: RetrievalMetrics,
-    pub test: RetrievalMetrics,
-    /// The most-popular baseline on the same queries.
-    pub popular_valid: RetrievalMetrics,
-    pub popular_test: RetrievalMetrics,
-    /// Share of the exact top-K (largest K) of the test users that the ANN
-    /// index returns, seen items not excluded; `None` for an unfinished run.
-    pub index_recall: Option<f64>,
-    pub train_seconds: f64,
-    pub train_samples_per_second: f64,
-    pub artifact: PathBuf,
-    pub finished: bool,
-}
 
 /// Item vectors of the whole corpus and the metrics of `split`, exact search.
 pub fn measure(
@@ -69,6 +41,97 @@ pub fn measure(
     Ok((evaluate_vectors(split, &users, &items, ks)?, items))
 }
 
+/// The two-tower's part of the training loop.
+struct RetrievalTraining<'a> {
+    config: &'a RetrievalRunConfig,
+    data: &'a RetrievalData,
+    negatives: NegativeSource,
+    optim: ModuleOptimizer,
+    device: Device,
+    train_device: Device,
+}
+
+impl TrainingFamily for RetrievalTraining<'_> {
+    type Model = TwoTower;
+    type Valid = RetrievalMetrics;
+    type Line = RetrievalEpoch;
+    type State = NoFamilyState;
+
+    fn title(&self) -> String {
+        format!("training two-tower over {} items", self.data.item_ids.len())
+    }
+
+    fn unit(&self) -> &'static str {
+        "examples"
+    }
+
+    fn train_rows(&self) -> usize {
+        self.data.train.num_rows
+    }
+
+    fn step(
+        &mut self,
+        model: TwoTower,
+        rows: &[usize],
+        rng: &mut SmallRng,
+        _state: &mut NoFamilyState,
+    ) -> (TwoTower, Tensor<1>) {
+        let t = &self.config.train;
+        let device = &self.train_device;
+        let positives: Vec<u32> = rows.iter().map(|&r| self.data.train_items[r]).collect();
+        // The epoch's stream (after the shuffle) also draws the extra negatives.
+        let extra = self.negatives.sample(t.extra_negatives, rng);
+        let (items, masks) = self.negatives.candidates(&positives, &extra, device);
+        let item_rows: Vec<usize> = items.iter().map(|&i| i as usize).collect();
+        let users = model
+            .user
+            .forward(&Batch::from_rows(&self.data.train, rows, device));
+        let vectors = model
+            .item
+            .forward(&Batch::from_rows(&self.data.items, &item_rows, device));
+        let scores = TwoTower::scores(users, vectors, self.config.model.temperature);
+        let loss = match t.loss {
+            RetrievalLoss::Softmax => sampled_softmax(scores, &masks, t.logq),
+            RetrievalLoss::Bce => pointwise_bce(scores, &masks),
+        };
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let model = self.optim.step(t.lr, model, grads);
+        (model, loss.detach())
+    }
+
+    fn validate(&self, model: &TwoTower) -> Result<RetrievalMetrics> {
+        let t = &self.config.train;
+        let (valid, _) = measure(
+            model,
+            self.data,
+            &self.data.valid,
+            &t.ks,
+            t.eval_batch_size,
+            &self.device,
+        )?;
+        Ok(valid)
+    }
+
+    fn score(&self, valid: &RetrievalMetrics) -> f64 {
+        valid
+            .at_k(self.config.train.ks[0])
+            .map_or(0.0, |m| m.recall)
+    }
+
+    fn line(
+        &self,
+        stats: EpochStats,
+        valid: RetrievalMetrics,
+        _: &NoFamilyState,
+    ) -> RetrievalEpoch {
+        RetrievalEpoch::new(stats, valid)
+    }
+
+    fn optimizers(&mut self) -> Optimizers<'_> {
+        Optimizers::dense(&mut self.optim)
+    }
+}
+
 /// Trains the retrieval run described by `config` on `data`, then exports it.
 pub fn fit_retrieval(
     config: &RetrievalRunConfig,
@@ -76,138 +139,71 @@ pub fn fit_retrieval(
     options: &FitOptions,
 ) -> Result<RetrievalSummary> {
     let t = &config.train;
-    let run_dir = config.run_dir();
-    std::fs::create_dir_all(&run_dir)
-        .with_context(|| format!("creating run directory {}", run_dir.display()))?;
-    let (device, device_used) = select_device(config.device);
-    device.seed(t.seed);
-    let train_device = device.clone().autodiff();
-
-    let mut model = config
+    let run = RunContext::start(config, t.seed)?;
+    let model = config
         .model
-        .init(&data.user_layout, &data.item_layout, &train_device)
+        .init(&data.user_layout, &data.item_layout, &run.train_device)
         .map_err(anyhow::Error::msg)?;
-    let mut optim = AdamConfig::new().with_epsilon(t.epsilon).init();
-    let checkpoint = Checkpoint::new(&run_dir);
-    let mut state: TrainState<RetrievalEpoch> = TrainState::default();
-    if options.resume && checkpoint.exists() {
-        (model, optim, state) = checkpoint.load(model, optim, None, &device)?;
-        tracing::info!(epochs_done = state.epochs_done, "resumed from checkpoint");
-    }
-    let negatives = NegativeSource::new(t.sampler, &data.item_counts)?;
-    let best_path = run_dir.join("best.bpk");
-    let metrics_log = run_dir.join("metrics.jsonl");
-    let monitor_k = t.ks[0];
-    tracing::info!(
-        run = %config.name,
-        device = %device_used,
-        params = model.num_params(),
-        train_examples = data.train.num_rows,
-        items = data.item_ids.len(),
-        "training two-tower"
-    );
+    let mut family = RetrievalTraining {
+        config,
+        data,
+        negatives: NegativeSource::new(t.sampler, &data.item_counts)?,
+        optim: AdamConfig::new().with_epsilon(t.epsilon).init(),
+        device: run.device.clone(),
+        train_device: run.train_device.clone(),
+    };
+    let trained = train_epochs(
+        &mut family,
+        model,
+        &run,
+        t.schedule(),
+        NoFamilyState {},
+        options,
+    )?;
 
-    let n = data.train.num_rows;
-    let mut order: Vec<usize> = (0..n).collect();
-    let run_start = Instant::now();
-    let mut trained = 0usize;
-    let mut plan = EpochPlan::new(t.epochs, t.patience, options);
-    while let Some(epoch) = plan.next(state.epochs_done, &state.stopping) {
-        // The epoch's stream also draws the extra negatives.
-        let mut rng = epoch_rng(t.seed, epoch);
-        shuffle_rows(&mut order, &mut rng);
-        let bar = epoch_bar(n, epoch, "examples");
-        let epoch_start = Instant::now();
-        let mut loss_sum = LossSum::default();
-        for rows in order.chunks(t.batch_size) {
-            let positives: Vec<u32> = rows.iter().map(|&r| data.train_items[r]).collect();
-            let extra = negatives.sample(t.extra_negatives, &mut rng);
-            let (items, masks) = negatives.candidates(&positives, &extra, &train_device);
-            let item_rows: Vec<usize> = items.iter().map(|&i| i as usize).collect();
-            let users = model
-                .user
-                .forward(&Batch::from_rows(&data.train, rows, &train_device));
-            let vectors =
-                model
-                    .item
-                    .forward(&Batch::from_rows(&data.items, &item_rows, &train_device));
-            let scores = TwoTower::scores(users, vectors, config.model.temperature);
-            let loss = match t.loss {
-                RetrievalLoss::Softmax => sampled_softmax(scores, &masks, t.logq),
-                RetrievalLoss::Bce => pointwise_bce(scores, &masks),
-            };
-            loss_sum.add(loss.clone().detach());
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(t.lr, model, grads);
-            bar.inc(rows.len() as u64);
-        }
-        let train_loss = loss_sum.means(1)[0];
-        let seconds = epoch_start.elapsed().as_secs_f64();
-        bar.finish_and_clear();
-        trained += n;
-
-        let eval_model = model.valid();
-        let (valid, _) = measure(
-            &eval_model,
-            data,
-            &data.valid,
-            &t.ks,
-            t.eval_batch_size,
-            &device,
-        )?;
-        let score = valid.at_k(monitor_k).map_or(0.0, |m| m.recall);
-        if state.stopping.observe(epoch, score) {
-            save_bpk(&eval_model, &best_path)?;
-        }
-        let record = RetrievalEpoch {
-            epoch,
-            train_loss,
-            valid: valid.clone(),
-            seconds,
-            samples_per_second: n as f64 / seconds,
-        };
-        tracing::info!(
-            epoch,
-            train_loss = format!("{train_loss:.4}"),
-            valid = %valid,
-            examples_per_s = format!("{:.0}", record.samples_per_second),
-            best = state.stopping.best_epoch,
-            "epoch done"
-        );
-        log_epoch(&metrics_log, &mut state.history, record)?;
-        state.epochs_done = epoch;
-        checkpoint.save(&model, &optim, None, &state)?;
-    }
-    let finished = plan.finished();
-    let train_seconds = run_start.elapsed().as_secs_f64();
-
-    let best = load_bpk(model.valid(), &best_path)?;
-    let valid = best_valid(&state.history, state.stopping.best_epoch);
-    let (test, items) = measure(&best, data, &data.test, &t.ks, t.eval_batch_size, &device)?;
+    let best = trained.best;
+    let (test, items) = measure(
+        &best,
+        data,
+        &data.test,
+        &t.ks,
+        t.eval_batch_size,
+        &run.device,
+    )?;
     let popular_valid = evaluate_most_popular(&data.valid, &data.item_counts, &t.ks);
     let popular_test = evaluate_most_popular(&data.test, &data.item_counts, &t.ks);
-    tracing::info!(best_epoch = state.stopping.best_epoch, test = %test, "test split");
+    tracing::info!(best_epoch = trained.best_epoch, test = %test, "test split");
     tracing::info!(test = %popular_test, "most-popular baseline");
-    let artifact = run_dir.join("artifact");
     let mut summary = RetrievalSummary {
-        name: config.name.clone(),
+        name: config.common.name.clone(),
         model: "two_tower".into(),
-        device: device_used,
-        best_epoch: state.stopping.best_epoch,
-        epochs_run: state.epochs_done,
-        valid,
+        device: run.device_used,
+        best_epoch: trained.best_epoch,
+        epochs_run: trained.epochs_run,
+        valid: trained.valid,
         test,
         popular_valid,
         popular_test,
         index_recall: None,
-        train_seconds,
-        train_samples_per_second: trained as f64 / train_seconds.max(1e-9),
-        artifact: artifact.clone(),
-        finished,
+        train_seconds: trained.train_seconds,
+        train_samples_per_second: trained.train_samples_per_second,
+        artifact: run.artifact_dir(),
+        finished: trained.finished,
     };
-    if finished {
-        let users = best.user_vectors(&data.test.queries, t.eval_batch_size, &device);
-        export_retrieval(&artifact, config, data, &best, items, &users, &mut summary)?;
+    if trained.finished {
+        let users = best.user_vectors(&data.test.queries, t.eval_batch_size, &run.device);
+        let index = HnswIndex::build(&items, config.index, None);
+        let k = t.ks.iter().copied().max().unwrap_or(10);
+        summary.index_recall = Some(index_recall(&index, &items, &users, k)?);
+        export_retrieval(
+            &summary.artifact,
+            config,
+            data,
+            &best,
+            &items,
+            &index,
+            &summary,
+        )?;
     }
     Ok(summary)
 }

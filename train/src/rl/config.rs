@@ -5,13 +5,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use ember_datasets::simulator::SimConfig;
-use ember_models::device::DeviceChoice;
+
 use ember_models::mixer::MixerConfig;
 use serde::{Deserialize, Serialize};
 
 use super::reward::RewardConfig;
 use super::schedule::EpsilonSchedule;
-use crate::config::apply_overrides;
+use ember_datasets::toml_config::load_toml;
+
+use crate::run_config::Run;
 
 /// DQN settings (the `[dqn]` table).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,11 +112,10 @@ impl DqnConfig {
     }
 }
 
+/// A mixer run's sections.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MixerRunConfig {
-    /// Names the run directory under `output_dir`.
-    pub name: String,
+pub struct MixerSections {
     /// The simulator config; a relative path is relative to this file.
     pub simulator: PathBuf,
     #[serde(default)]
@@ -123,25 +124,16 @@ pub struct MixerRunConfig {
     pub dqn: DqnConfig,
     #[serde(default)]
     pub reward: RewardConfig,
-    #[serde(default)]
-    pub device: DeviceChoice,
-    #[serde(default = "default_output_dir")]
-    pub output_dir: PathBuf,
 }
 
-fn default_output_dir() -> PathBuf {
-    PathBuf::from("runs")
-}
+/// A mixer run config.
+pub type MixerRunConfig = Run<MixerSections>;
 
 impl MixerRunConfig {
     /// Reads a mixer run config, applies `key=value` overrides, resolves
     /// the simulator path and validates everything.
     pub fn load(path: &Path, overrides: &[String]) -> Result<(Self, SimConfig)> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("{}: cannot read config", path.display()))?;
-        let mut value: toml::Value =
-            toml::from_str(&text).with_context(|| format!("{}: invalid TOML", path.display()))?;
-        apply_overrides(&mut value, overrides)?;
+        let value = load_toml(path, overrides)?;
         let mut config: MixerRunConfig = value
             .try_into()
             .with_context(|| format!("{}: not a valid mixer run config", path.display()))?;
@@ -157,15 +149,11 @@ impl MixerRunConfig {
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        if self.name.is_empty() {
+        if self.common.name.is_empty() {
             return Err("name must not be empty".into());
         }
         self.model.validate()?;
         self.dqn.validate()?;
         self.reward.validate()
-    }
-
-    pub fn run_dir(&self) -> PathBuf {
-        self.output_dir.join(&self.name)
     }
 }

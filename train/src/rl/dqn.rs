@@ -193,7 +193,7 @@ pub fn train_mixer(config: &MixerRunConfig, sim: &SimConfig) -> Result<TrainedMi
         std::fs::remove_file(&metrics_log)?;
     }
     let best_path = run_dir.join("best.bpk");
-    let (device, device_used) = select_device(config.device);
+    let (device, device_used) = select_device(config.common.device);
     device.seed(dqn.seed);
     let train_device = device.clone().autodiff();
     let input = MixerInput {
@@ -209,7 +209,7 @@ pub fn train_mixer(config: &MixerRunConfig, sim: &SimConfig) -> Result<TrainedMi
     let mut replay = EpisodeReplay::new(dqn.replay_capacity, input.width());
     let mut rng = SmallRng::seed_from_u64(dqn.seed);
     tracing::info!(
-        run = %config.name,
+        run = %config.common.name,
         recurrent = config.model.recurrent,
         device = %device_used,
         params = net.num_params(),
@@ -304,7 +304,7 @@ pub fn train_mixer(config: &MixerRunConfig, sim: &SimConfig) -> Result<TrainedMi
     );
     let artifact = run_dir.join("artifact");
     let summary = MixerRunSummary {
-        name: config.name.clone(),
+        name: config.common.name.clone(),
         recurrent: config.model.recurrent,
         device: device_used,
         episodes: dqn.episodes,
@@ -314,7 +314,15 @@ pub fn train_mixer(config: &MixerRunConfig, sim: &SimConfig) -> Result<TrainedMi
         train_seconds,
         artifact: artifact.clone(),
     };
-    export_mixer(&artifact, config, sim, &net, &input, &summary)?;
+    export_mixer(
+        &artifact,
+        config,
+        sim,
+        &net,
+        &input,
+        &summary,
+        &summary.device.to_string(),
+    )?;
     Ok(TrainedMixer {
         net,
         input,

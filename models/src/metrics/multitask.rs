@@ -1,7 +1,7 @@
 //! Per-task metrics of a multi-task model on one split.
 
+use crate::multitask::{TaskGraph, TaskKind, TaskPredictions};
 use ember_datasets::EncodedData;
-use ember_models::multitask::{TaskGraph, TaskKind, TaskPredictions};
 use serde::{Deserialize, Serialize};
 
 use crate::metrics;

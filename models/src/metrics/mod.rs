@@ -1,4 +1,14 @@
-//! Evaluation metrics, computed on the host from scores and labels.
+//! Evaluation metrics, computed on the host from scores and labels: the
+//! functions, and each family's per-split summary. Training reports them
+//! and serving evaluates with them, so they live below both.
+
+mod multitask;
+mod ranking;
+mod retrieval;
+
+pub use multitask::{MultiTaskMetrics, TaskMetrics};
+pub use ranking::EvalMetrics;
+pub use retrieval::{RetrievalMetrics, TopKMetrics};
 
 use std::collections::HashMap;
 
