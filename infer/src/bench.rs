@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use ember_datasets::registry::DataConfig;
+use ember_datasets::sources::FrappeCtr;
 use ember_datasets::{EncodedData, Preprocessor};
 use ember_models::RankingModel;
 use ember_models::device::{DeviceChoice, select_device};
@@ -158,12 +159,12 @@ fn model_and_preprocessor(
         return Ok((p.model, pre, p.device, dir.display().to_string()));
     }
     let config = ember_train::RunConfig::load(&options.preset, &[])?;
-    if !matches!(config.data, DataConfig::FrappeCtr { .. }) {
+    if !matches!(config.data, DataConfig::FrappeCtr(_)) {
         bail!("{}: not a frappe-ctr preset", options.preset.display());
     }
-    let data = ember_datasets::registry::load(&DataConfig::FrappeCtr {
+    let data = ember_datasets::registry::load(&DataConfig::FrappeCtr(FrappeCtr {
         root: options.data_root.clone(),
-    })?;
+    }))?;
     let pre = data.preprocessor.context("frappe has a preprocessor")?;
     let (device, _) = select_device(options.device);
     let model = config
