@@ -93,7 +93,7 @@ struct Bench {
 
 fn mmoe_alpha_scale(data: &DataConfig) -> f64 {
     match data {
-        DataConfig::MmoeSynthetic { alpha_scale, .. } => *alpha_scale,
+        DataConfig::MmoeSynthetic(m) => m.alpha_scale,
         _ => f64::NAN,
     }
 }
@@ -418,7 +418,7 @@ impl Bench {
             for (vi, v) in variants.iter().enumerate() {
                 let config = self.config(
                     format!("esmm-{}-s{seed}", vi),
-                    DataConfig::ClickConversion { rows, seed },
+                    ember_datasets::sources::ClickConversion { rows, seed }.into(),
                     v.tasks.clone(),
                     model(v.kind),
                     train(seed),
@@ -493,11 +493,11 @@ impl Bench {
     fn ml100k_balance(&self, seeds: u64, data_root: &Path) -> Result<()> {
         let log = self.out.join("ml100k_balance.jsonl");
         let _ = std::fs::remove_file(&log);
-        let data = DataConfig::Ml100kCtr {
+        let data = DataConfig::Ml100kCtr(ember_datasets::sources::Ml100kCtr {
             root: data_root.to_owned(),
             labels: vec![RatingLabel::AtLeast4, RatingLabel::Equals5],
             id_min_count: 1,
-        };
+        });
         let model = MultiTaskConfig {
             kind: MultiTaskKind::SharedBottom,
             embedding_dim: 10,

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use ember_datasets::registry::{DataConfig, load};
+use ember_datasets::sources::SyntheticCtr;
 use ember_datasets::synthetic::known_ctr;
 use ember_models::device::DeviceChoice;
 use ember_models::metrics::auc;
@@ -21,7 +22,7 @@ pub fn run(device: DeviceChoice, output_dir: PathBuf, epochs: usize) -> Result<(
             output_dir,
         },
         family: RankingSections {
-            data: DataConfig::SyntheticCtr { rows, seed },
+            data: DataConfig::SyntheticCtr(SyntheticCtr { rows, seed }),
             model: RankingConfig {
                 kind: ModelKind::DeepFm,
                 embedding_dim: 8,

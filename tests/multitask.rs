@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use ember_datasets::registry::{DataConfig, load, shared_data_dir};
+use ember_datasets::sources::{ClickConversion, Csv, Ml100kCtr, MmoeSynthetic};
 use ember_datasets::synthetic::click_conversion;
 use ember_models::artifact::{Family, MultiTaskArtifact};
 use ember_models::device::DeviceChoice;
@@ -80,12 +81,12 @@ fn ali_ccp_and_census_samples_train_through_their_csv_schemas() {
     let rechub = root.join("samples/torch-rechub");
     let schemas = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("configs/schemas");
     let out = tempfile::tempdir().unwrap();
-    let ali = DataConfig::Csv {
+    let ali = DataConfig::Csv(Csv {
         train: rechub.join("ali_ccp_train_sample.csv"),
         valid: Some(rechub.join("ali_ccp_val_sample.csv")),
         test: rechub.join("ali_ccp_test_sample.csv"),
         schema: schemas.join("ali_ccp.toml"),
-    };
+    });
     let esmm_tasks = vec![
         TaskSpec::binary("ctr").with_label("click"),
         TaskSpec::binary("ctcvr")
@@ -121,12 +122,12 @@ fn ali_ccp_and_census_samples_train_through_their_csv_schemas() {
         assert!((a - b).abs() < 1e-6);
     }
 
-    let census = DataConfig::Csv {
+    let census = DataConfig::Csv(Csv {
         train: rechub.join("census_income_train_sample.csv"),
         valid: None,
         test: rechub.join("census_income_test_sample.csv"),
         schema: schemas.join("census_income.toml"),
-    };
+    });
     let tasks = vec![
         TaskSpec::binary("income"),
         TaskSpec::binary("marital status"),
@@ -167,7 +168,7 @@ fn ali_ccp_and_census_samples_train_through_their_csv_schemas() {
 fn esmm_beats_a_clicked_only_cvr_model_on_the_entire_space() {
     let out = tempfile::tempdir().unwrap();
     let (rows, seed) = ([60_000, 10_000, 20_000], 5);
-    let data = DataConfig::ClickConversion { rows, seed };
+    let data = DataConfig::ClickConversion(ClickConversion { rows, seed });
     let model = |kind| MultiTaskConfig {
         kind,
         embedding_dim: 8,
@@ -221,10 +222,10 @@ fn esmm_beats_a_clicked_only_cvr_model_on_the_entire_space() {
 #[test]
 fn gradnorm_moves_the_weights_and_pcgrad_trains() {
     let out = tempfile::tempdir().unwrap();
-    let data = DataConfig::ClickConversion {
+    let data = DataConfig::ClickConversion(ClickConversion {
         rows: [20_000, 4_000, 4_000],
         seed: 2,
-    };
+    });
     let tasks = vec![TaskSpec::binary("click"), TaskSpec::binary("purchase")];
     let mut runs = Vec::new();
     for balance in [
@@ -286,12 +287,12 @@ fn gradnorm_moves_the_weights_and_pcgrad_trains() {
 #[test]
 fn mmoe_fits_the_synthetic_regression_tasks_and_resumes_exactly() {
     let out = tempfile::tempdir().unwrap();
-    let data = DataConfig::MmoeSynthetic {
+    let data = DataConfig::MmoeSynthetic(MmoeSynthetic {
         correlation: 0.5,
         alpha_scale: 1.0,
         rows: [3000, 500, 500],
         seed: 1,
-    };
+    });
     let tasks = vec![TaskSpec::regression("y1"), TaskSpec::regression("y2")];
     let mut model = small_model(MultiTaskKind::Mmoe);
     model.embedding_dim = 16;
@@ -458,11 +459,11 @@ fn a_multitask_artifact_scores_serving_rows_with_fusion_weights() {
         return;
     };
     let out = tempfile::tempdir().unwrap();
-    let data = DataConfig::Ml100kCtr {
+    let data = DataConfig::Ml100kCtr(Ml100kCtr {
         root: root.clone(),
         labels: vec![RatingLabel::AtLeast4, RatingLabel::Equals5],
         id_min_count: 1,
-    };
+    });
     let tasks = vec![TaskSpec::binary("like"), TaskSpec::binary("love")];
     let mut c = config(
         "mtl-fine",

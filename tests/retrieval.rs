@@ -9,6 +9,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use ember_datasets::registry::{DataConfig, shared_data_dir};
+use ember_datasets::sources::Ml100kRetrieval;
 use ember_datasets::{RetrievalData, load_retrieval};
 use ember_infer::{Retriever, SearchMode};
 use ember_models::device::DeviceChoice;
@@ -70,10 +71,10 @@ fn trained() -> Option<&'static Trained> {
             );
             let summary: RetrievalSummary =
                 serde_json::from_str(&std::fs::read_to_string(&summary_path).unwrap()).unwrap();
-            let data = load_retrieval(&DataConfig::Ml100kRetrieval {
+            let data = load_retrieval(&DataConfig::Ml100kRetrieval(Ml100kRetrieval {
                 root,
                 history_len: 50,
-            })
+            }))
             .unwrap();
             Some(Trained {
                 artifact: summary.artifact.clone(),

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use ember_datasets::registry::{DataConfig, shared_data_dir};
+use ember_datasets::sources::Ml100kImplicit;
 use ember_infer::Pipeline;
 use ember_infer::pipeline::evaluate::evaluate_rerankers;
 use ember_infer::pipeline::{RecommendRequest, ScoreRequest};
@@ -34,14 +35,14 @@ fn fixture() -> Option<&'static Fixture> {
             let mut config = common::run_config(
                 "tiny-deepfm",
                 ModelKind::DeepFm,
-                DataConfig::Ml100kImplicit {
+                DataConfig::Ml100kImplicit(Ml100kImplicit {
                     root: root.clone(),
                     negatives: 1,
                     eval_negatives: 9,
                     history_len: 20,
                     popularity_power: 0.0,
                     seed: 3,
-                },
+                }),
                 1,
                 dir.path(),
             );

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use ember_datasets::registry::{DataConfig, load};
+use ember_datasets::sources::{FrappeCtr, Ml100kCtr};
 use ember_datasets::synthetic::criteo_synth;
 
 fn main() {
@@ -11,12 +12,12 @@ fn main() {
         return;
     };
     for config in [
-        DataConfig::FrappeCtr { root: root.clone() },
-        DataConfig::Ml100kCtr {
+        DataConfig::FrappeCtr(FrappeCtr { root: root.clone() }),
+        DataConfig::Ml100kCtr(Ml100kCtr {
             root: root.clone(),
             labels: vec![ember_datasets::readers::RatingLabel::AtLeast4],
             id_min_count: 1,
-        },
+        }),
     ] {
         let start = Instant::now();
         let data = load(&config).expect("load");

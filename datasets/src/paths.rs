@@ -2,6 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
+/// The data root a `[data]` table that names none reads from:
+/// `../shared/data`, relative to the directory ember runs in (the workspace
+/// root, where the shared data sits next to it).
+pub fn default_data_root() -> PathBuf {
+    PathBuf::from("../shared/data")
+}
+
 /// The shared data directory: `$EMBER_DATA_DIR` if set, else
 /// `<workspace root>/../shared/data` (the workspace root being this crate's
 /// parent directory, fixed at compile time).

@@ -26,6 +26,7 @@ use crate::readers::ReadOptions;
 use crate::readers::movielens::{User, read_items, read_movielens, read_users};
 use crate::registry::DataConfig;
 use crate::schema::{FieldSpec, Schema};
+use crate::sources::Ml100kRetrieval;
 use crate::splits::{by_user_in_time_order, leave_last_out};
 
 /// Field positions in the user schema (their index seeds the token hash).
@@ -188,7 +189,7 @@ fn item_table(ids: &[u32], genres: &HashMap<u32, Vec<u8>>) -> RawTable {
 /// Loads a retrieval source; other sources are an error naming the loader to use.
 pub fn load_retrieval(config: &DataConfig) -> Result<RetrievalData> {
     match config {
-        DataConfig::Ml100kRetrieval { root, history_len } => {
+        DataConfig::Ml100kRetrieval(Ml100kRetrieval { root, history_len }) => {
             let mut data = load_ml100k(&root.join("ml-100k"), *history_len)?;
             data.description = format!(
                 "ml100k-retrieval: {} train examples, {} valid and {} test users, {} items; history up to {}",
@@ -387,10 +388,10 @@ mod tests {
         let Some(root) = shared_data_dir() else {
             return;
         };
-        let config = DataConfig::Ml100kRetrieval {
+        let config = DataConfig::Ml100kRetrieval(Ml100kRetrieval {
             root,
             history_len: 50,
-        };
+        });
         let d = load_retrieval(&config).unwrap();
         assert_eq!(d.item_ids.len(), 1682);
         assert_eq!((d.valid.len(), d.test.len()), (943, 943));
@@ -425,6 +426,6 @@ mod tests {
         assert!(q.categorical.iter().all(|&id| id == 0));
         let err = d.encode_query(1, &[1, 123_456]).unwrap_err().to_string();
         assert!(err.contains("123456"), "{err}");
-        assert!(load_retrieval(&DataConfig::FrappeCtr { root: "/x".into() }).is_err());
+        assert!(load_retrieval(&crate::sources::FrappeCtr { root: "/x".into() }.into()).is_err());
     }
 }

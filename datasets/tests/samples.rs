@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use ember_datasets::readers::{CsvSpec, ReadOptions, read_csv, read_parquet};
 use ember_datasets::registry::{DataConfig, load, read_for_prediction};
+use ember_datasets::sources::{Csv, FrappeCtr, Ml100kCtr};
 use ember_datasets::{Preprocessor, RawColumn, shared_data_dir, splits};
 
 fn schema_file(name: &str) -> PathBuf {
@@ -76,12 +77,12 @@ fn multi_task_samples_through_the_registry() {
         return;
     };
     let rechub = root.join("samples/torch-rechub");
-    let data = load(&DataConfig::Csv {
+    let data = load(&DataConfig::Csv(Csv {
         train: rechub.join("ali_ccp_train_sample.csv"),
         valid: Some(rechub.join("ali_ccp_val_sample.csv")),
         test: rechub.join("ali_ccp_test_sample.csv"),
         schema: schema_file("ali_ccp.toml"),
-    })
+    }))
     .unwrap();
     assert_eq!(data.layout.tasks, vec!["click", "purchase"]);
     assert_eq!(data.train.num_tasks, 2);
@@ -90,12 +91,12 @@ fn multi_task_samples_through_the_registry() {
     assert!(data.train.groups.is_some());
 
     // Census without its validation file: a seeded 10 % of train.
-    let config = DataConfig::Csv {
+    let config = DataConfig::Csv(Csv {
         train: rechub.join("census_income_train_sample.csv"),
         valid: None,
         test: rechub.join("census_income_test_sample.csv"),
         schema: schema_file("census_income.toml"),
-    };
+    });
     let data = load(&config).unwrap();
     assert_eq!((data.train.num_rows, data.valid.num_rows), (72, 8));
     assert_eq!(data.test.num_rows, 20);
@@ -141,7 +142,7 @@ fn protocol_datasets_load_fast_with_the_documented_sizes() {
         return;
     };
     let start = Instant::now();
-    let f = load(&DataConfig::FrappeCtr { root: root.clone() }).unwrap();
+    let f = load(&DataConfig::FrappeCtr(FrappeCtr { root: root.clone() })).unwrap();
     let frappe_time = start.elapsed();
     assert_eq!(
         (f.train.num_rows, f.valid.num_rows, f.test.num_rows),
@@ -161,14 +162,14 @@ fn protocol_datasets_load_fast_with_the_documented_sizes() {
     }
 
     let start = Instant::now();
-    let config = DataConfig::Ml100kCtr {
+    let config = DataConfig::Ml100kCtr(Ml100kCtr {
         root: root.clone(),
         labels: vec![
             ember_datasets::readers::RatingLabel::AtLeast4,
             ember_datasets::readers::RatingLabel::Equals5,
         ],
         id_min_count: 1,
-    };
+    });
     let m = load(&config).unwrap();
     let ml_time = start.elapsed();
     assert_eq!(

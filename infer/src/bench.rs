@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use ember_datasets::registry::DataConfig;
+use ember_datasets::sources::FrappeCtr;
 use ember_datasets::toml_config::load_toml;
 use ember_datasets::{EncodedData, Preprocessor};
 use ember_models::RankingModel;
@@ -176,9 +177,9 @@ fn model_and_preprocessor(
         .unwrap_or_else(|| toml::Value::Table(Default::default()))
         .try_into()
         .with_context(|| format!("{}: invalid [model]", options.preset.display()))?;
-    let data = ember_datasets::registry::load(&DataConfig::FrappeCtr {
+    let data = ember_datasets::registry::load(&DataConfig::FrappeCtr(FrappeCtr {
         root: options.data_root.clone(),
-    })?;
+    }))?;
     let pre = data.preprocessor.context("frappe has a preprocessor")?;
     let (device, _) = select_device(options.device);
     let model = model_config

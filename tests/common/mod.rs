@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use ember_datasets::registry::{DataConfig, PreparedData, load};
+use ember_datasets::sources::SyntheticCtr;
 use ember_models::device::DeviceChoice;
 use ember_models::{ModelKind, RankingConfig};
 use ember_train::config::{RankingSections, TrainConfig};
@@ -18,10 +19,10 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 pub fn small_synthetic() -> DataConfig {
-    DataConfig::SyntheticCtr {
+    DataConfig::SyntheticCtr(SyntheticCtr {
         rows: [4000, 1000, 1000],
         seed: 3,
-    }
+    })
 }
 
 pub fn run_config(

@@ -13,6 +13,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use ember_datasets::implicit::history_cell;
 use ember_datasets::readers::{User, read_items, read_users};
+use ember_datasets::sources::Ml100kRetrieval;
 use ember_datasets::{DataConfig, RetrievalData, load_retrieval};
 
 use crate::rerank::Categories;
@@ -43,10 +44,10 @@ impl Catalog {
     /// Reads `root/ml-100k` (the retrieval protocol, histories of up to
     /// `history_len` items).
     pub fn load_ml100k(root: &Path, history_len: usize) -> Result<Self> {
-        let retrieval = load_retrieval(&DataConfig::Ml100kRetrieval {
+        let retrieval = load_retrieval(&DataConfig::Ml100kRetrieval(Ml100kRetrieval {
             root: root.to_owned(),
             history_len,
-        })
+        }))
         .with_context(|| format!("catalog: loading ml-100k from {}", root.display()))?;
         let dir = root.join("ml-100k");
         let profiles = read_users(&dir.join("u.user"))?;

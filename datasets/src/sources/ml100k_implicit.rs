@@ -1,0 +1,82 @@
+//! ml100k-implicit: MovieLens-100K as implicit feedback for rankers
+//! ([`crate::implicit`]).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::DataSource;
+use crate::error::Result;
+use crate::implicit::{
+    ImplicitOptions, implicit_schema, read_implicit_for_prediction, read_ml100k_implicit,
+};
+use crate::paths::default_data_root;
+use crate::prepared::PreparedData;
+use crate::raw::RawTable;
+use crate::readers::ReadOptions;
+
+/// ml100k-ctr's fields, ml100k-retrieval's leave-last-out split, every
+/// rating a positive beside sampled unrated items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Ml100kImplicit {
+    /// The data directory holding `ml-100k/`.
+    pub root: PathBuf,
+    /// Unrated items per training positive.
+    pub negatives: usize,
+    /// Unrated items per validation / test positive (NCF: 99).
+    pub eval_negatives: usize,
+    /// Recent train items in the `history` field (0: none).
+    pub history_len: usize,
+    /// Negatives ∝ (train count + 1)^this; 0 draws uniformly.
+    pub popularity_power: f64,
+    pub seed: u64,
+}
+
+impl Default for Ml100kImplicit {
+    fn default() -> Self {
+        Self {
+            root: default_data_root(),
+            negatives: 4,
+            eval_negatives: 99,
+            history_len: 20,
+            popularity_power: 0.0,
+            seed: 42,
+        }
+    }
+}
+
+impl DataSource for Ml100kImplicit {
+    const NAME: &'static str = "ml100k-implicit";
+    const DESCRIPTION: &'static str = "MovieLens-100K as implicit feedback for rankers: every rating a positive plus 4 sampled unrated items; leave-last-out, test = 1 held-out + 99 unrated per user";
+
+    fn builtin(data_root: &Path) -> Option<Self> {
+        Some(Self {
+            root: data_root.to_owned(),
+            ..Self::default()
+        })
+    }
+
+    fn load(&self) -> Result<PreparedData> {
+        let sampling = ImplicitOptions {
+            negatives: self.negatives,
+            eval_negatives: self.eval_negatives,
+            history_len: self.history_len,
+            popularity_power: self.popularity_power,
+            seed: self.seed,
+        };
+        let splits =
+            read_ml100k_implicit(&self.root.join("ml-100k"), sampling, ReadOptions::default())?;
+        PreparedData::fit(&implicit_schema(self.history_len), splits)
+    }
+
+    /// Scored pairs in the u.data layout (the rating is not a label here),
+    /// with the users' train histories from the source's files.
+    fn read_for_prediction(&self, path: &Path, options: ReadOptions) -> Result<RawTable> {
+        read_implicit_for_prediction(&self.root.join("ml-100k"), path, self.history_len, options)
+    }
+
+    fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
+        vec![&mut self.root]
+    }
+}
