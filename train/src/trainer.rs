@@ -47,8 +47,7 @@ struct RankingTraining<'a> {
     /// Id dropout's stream for the epoch: a stream of its own, so turning
     /// id dropout on leaves the shuffle as it was.
     dropout_rng: SmallRng,
-    device: Device,
-    train_device: Device,
+    run: &'a RunContext,
 }
 
 impl TrainingFamily for RankingTraining<'_> {
@@ -76,7 +75,7 @@ impl TrainingFamily for RankingTraining<'_> {
         _rng: &mut SmallRng,
         _state: &mut NoFamilyState,
     ) -> (RankingModel, Tensor<1>) {
-        let train_device = &self.train_device;
+        let train_device = &self.run.train_device;
         let batch = match &self.id_dropout {
             Some(dropout) => {
                 let dropped = dropout.take(&self.data.train, rows, &mut self.dropout_rng);
@@ -92,7 +91,7 @@ impl TrainingFamily for RankingTraining<'_> {
             model,
             &self.data.valid,
             self.config.train.eval_batch_size,
-            &self.device,
+            &self.run.device,
         ))
     }
 
@@ -130,8 +129,7 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
         stepper: Stepper::new(t),
         id_dropout: IdDropout::new(&data.layout, &t.id_dropout)?,
         dropout_rng: epoch_rng(!t.seed, 0),
-        device: run.device.clone(),
-        train_device: run.train_device.clone(),
+        run: &run,
     };
     let trained = train_epochs(
         &mut family,

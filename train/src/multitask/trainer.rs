@@ -91,8 +91,7 @@ struct MultiTaskTraining<'a> {
     data: &'a PreparedData,
     graph: &'a TaskGraph,
     optim: burn::optim::ModuleOptimizer,
-    device: Device,
-    train_device: Device,
+    run: &'a RunContext,
 }
 
 impl TrainingFamily for MultiTaskTraining<'_> {
@@ -125,7 +124,7 @@ impl TrainingFamily for MultiTaskTraining<'_> {
         _rng: &mut SmallRng,
         state: &mut MultiTaskState,
     ) -> (MultiTaskModel, Tensor<1>) {
-        let batch = Batch::from_rows(&self.data.train, rows, &self.train_device);
+        let batch = Batch::from_rows(&self.data.train, rows, &self.run.train_device);
         let step = step_gradients(&model, &batch, &mut state.balancer);
         let model = self.optim.step(self.config.train.lr, model, step.grads);
         (model, step.losses)
@@ -135,7 +134,7 @@ impl TrainingFamily for MultiTaskTraining<'_> {
         let predictions = model.predict(
             &self.data.valid,
             self.config.train.eval_batch_size,
-            &self.device,
+            &self.run.device,
         );
         Ok(MultiTaskMetrics::of(
             self.graph,
@@ -198,8 +197,7 @@ pub fn fit(
         data,
         graph: &graph,
         optim: dense_optimizer(t),
-        device: run.device.clone(),
-        train_device: run.train_device.clone(),
+        run: &run,
     };
     let initial = MultiTaskState {
         balancer: Balancer::new(&config.balance, &graph, t.seed),

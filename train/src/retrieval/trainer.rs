@@ -47,8 +47,7 @@ struct RetrievalTraining<'a> {
     data: &'a RetrievalData,
     negatives: NegativeSource,
     optim: ModuleOptimizer,
-    device: Device,
-    train_device: Device,
+    run: &'a RunContext,
 }
 
 impl TrainingFamily for RetrievalTraining<'_> {
@@ -77,7 +76,7 @@ impl TrainingFamily for RetrievalTraining<'_> {
         _state: &mut NoFamilyState,
     ) -> (TwoTower, Tensor<1>) {
         let t = &self.config.train;
-        let device = &self.train_device;
+        let device = &self.run.train_device;
         let positives: Vec<u32> = rows.iter().map(|&r| self.data.train_items[r]).collect();
         // The epoch's stream (after the shuffle) also draws the extra negatives.
         let extra = self.negatives.sample(t.extra_negatives, rng);
@@ -107,7 +106,7 @@ impl TrainingFamily for RetrievalTraining<'_> {
             &self.data.valid,
             &t.ks,
             t.eval_batch_size,
-            &self.device,
+            &self.run.device,
         )?;
         Ok(valid)
     }
@@ -149,8 +148,7 @@ pub fn fit_retrieval(
         data,
         negatives: NegativeSource::new(t.sampler, &data.item_counts)?,
         optim: AdamConfig::new().with_epsilon(t.epsilon).init(),
-        device: run.device.clone(),
-        train_device: run.train_device.clone(),
+        run: &run,
     };
     let trained = train_epochs(
         &mut family,
