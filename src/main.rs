@@ -1,13 +1,11 @@
 //! The `ember` command line: train, evaluate, predict, list datasets, demo,
 //! mixer, and serving (serve, bench-serving, load-test, eval-serving).
 
-mod bench_mtl;
 mod demo;
 mod malloc_tuning;
 mod mixer;
 mod retrieval;
 mod serving;
-mod svg_plot;
 
 use std::path::PathBuf;
 
@@ -158,7 +156,11 @@ enum Command {
     /// esmm (CVR error over all impressions vs a clicked-only CVR model),
     /// ml100k-balance (fixed weights vs GradNorm vs PCGrad), or all.
     BenchMtl {
-        experiment: bench_mtl::Experiment,
+        #[arg(value_parser = clap::builder::TypedValueParser::map(
+            clap::builder::PossibleValuesParser::new(ember_train::bench::multitask::Experiment::NAMES),
+            |name| name.parse::<ember_train::bench::multitask::Experiment>().expect("a listed name"),
+        ))]
+        experiment: ember_train::bench::multitask::Experiment,
         /// Seeds per configuration.
         #[arg(long, default_value_t = 5)]
         seeds: u64,
@@ -174,6 +176,13 @@ enum Command {
         /// `cgc.toml`) the sweep runs with p and the seed overridden.
         #[arg(long, default_value = "configs/mmoe-synthetic")]
         mmoe_presets: PathBuf,
+        /// The presets' root: esmm runs `click-conversion/`, ml100k-balance
+        /// `ml100k-mtl/`, with the seed overridden.
+        #[arg(long, default_value = "configs")]
+        configs: PathBuf,
+        /// Override a key of every run's preset, e.g. `--set train.epochs=50`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
     },
 }
 
@@ -384,7 +393,20 @@ fn run(cli: Cli) -> Result<()> {
             device,
             data_root,
             mmoe_presets,
-        } => bench_mtl::run(experiment, seeds, &out, device, &data_root, &mmoe_presets),
+            configs,
+            overrides,
+        } => ember_train::bench::multitask::run(
+            &ember_train::bench::multitask::MultiTaskBenchOptions {
+                experiment,
+                seeds,
+                out,
+                device,
+                data_root,
+                mmoe_presets,
+                configs,
+                overrides,
+            },
+        ),
         Command::Serve(args) => serving::serve(args),
         Command::BenchServing(args) => serving::bench_serving(args),
         Command::LoadTest(args) => serving::load_test(args),

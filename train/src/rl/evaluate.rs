@@ -14,7 +14,7 @@ use ember_datasets::simulator::{
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-use super::plot::{Band, Marker, svg_plot};
+use crate::plot::{Chart, Line, Marker, Spread, XTicks};
 use ember_models::artifact::write_atomic;
 
 /// Session seed streams; training streams must differ from these.
@@ -301,33 +301,36 @@ pub fn write_report(report: &MixerReport, dir: &std::path::Path) -> Result<()> {
         serde_json::to_string_pretty(report)?.as_bytes(),
     )?;
     write_atomic(&dir.join("report.md"), markdown(report).as_bytes())?;
-    let curve = Band {
+    let curve = Line {
         label: "greedy pCTR at a fixed high-CTR share".into(),
         points: report
             .share_curve
             .iter()
             .map(|p| (p.share, p.score.mean_clicks, p.score.ci95))
             .collect(),
+        spread: Spread::Band,
     };
     let markers: Vec<Marker> = report
         .policies
         .iter()
         .map(|p| Marker {
-            label: p.policy.clone(),
+            label: format!("{} ({:.2})", p.policy, p.mean_clicks),
             x: p.high_ctr_share,
             y: p.mean_clicks,
             err: p.ci95,
         })
         .collect();
-    let svg = svg_plot(
-        &format!(
+    let svg = Chart {
+        title: format!(
             "Clicks per session vs share of {} ({} sessions, 95% CI)",
             report.high_ctr_type, report.options.sessions
         ),
-        &format!("share of slots given to {}", report.high_ctr_type),
-        "mean clicks per session",
-        &curve,
-        &markers,
-    );
+        x_label: format!("share of slots given to {}", report.high_ctr_type),
+        y_label: "mean clicks per session".into(),
+        x_ticks: XTicks::Round,
+        lines: vec![curve],
+        markers,
+    }
+    .to_svg();
     write_atomic(&dir.join("clicks_vs_share.svg"), svg.as_bytes())
 }

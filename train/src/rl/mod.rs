@@ -6,14 +6,14 @@
 //! - [`schedule`]: ε-greedy exploration;
 //! - [`replay`]: the replay buffer of whole sessions;
 //! - [`dqn`]: the training loop (double DQN with a target network);
-//! - [`evaluate`], [`plot`]: scoring policies against the baselines;
+//! - [`evaluate`]: scoring policies against the baselines (its chart is
+//!   drawn by [`crate::plot`]);
 //! - [`export`]: writing the policy as an artifact.
 
 pub mod config;
 pub mod dqn;
 pub mod evaluate;
 pub mod export;
-pub mod plot;
 pub mod replay;
 pub mod reward;
 pub mod schedule;
