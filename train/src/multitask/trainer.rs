@@ -307,7 +307,9 @@ fn fusion_report(
         }))?,
     )
     .with_context(|| format!("writing {}", path.display()))?;
-    let front: Vec<FusionPoint> = points.into_iter().filter(|p| p.non_dominated).collect();
+    let mut front: Vec<FusionPoint> = points.into_iter().filter(|p| p.non_dominated).collect();
+    // From most to least weight on the first task, as a trade-off reads.
+    front.sort_by(|a, b| b.weights[0].total_cmp(&a.weights[0]));
     tracing::info!(
         sets = front.len(),
         file = %path.display(),
