@@ -1,33 +1,44 @@
-//! Writing a trained ranking model as an artifact (format: `ember_models::artifact`).
+//! Writing a trained single-network model (ranking, multi-task) as an
+//! artifact; the format and loaders are `ember_models::artifact`.
 
 use std::path::Path;
 
 use anyhow::Result;
-use ember_datasets::registry::PreparedData;
-use ember_models::RankingModel;
+use burn::module::Module;
+use ember_datasets::registry::{DataConfig, PreparedData};
 use ember_models::artifact::{ArtifactWriter, Family, MODEL, ManifestEntry};
 use ember_models::device::DeviceChoice;
-
 use serde::Serialize;
 
-use crate::config::RunConfig;
+/// A trained network and how its family's loader rebuilds it.
+pub struct TrainedNetwork<'a, M> {
+    pub family: Family,
+    /// The manifest's `model` entry (the model config, and for multi-task
+    /// models the task graph).
+    pub entry: serde_json::Value,
+    pub network: &'a M,
+}
 
-pub fn export_artifact(
+/// Writes `dir`: the network's weights, the preprocessor `data` was
+/// encoded with, the run config as trained, and the manifest with the
+/// run's `summary` as its metrics.
+pub fn export_network<M: Module>(
     dir: &Path,
-    config: &RunConfig,
+    trained: TrainedNetwork<'_, M>,
+    run_config: &impl Serialize,
+    data_config: &DataConfig,
     data: &PreparedData,
-    model: &RankingModel,
     summary: &impl Serialize,
     trained_on: DeviceChoice,
 ) -> Result<()> {
     let mut writer = ArtifactWriter::create(dir)?;
     writer.preprocessor(&data.preprocessor)?;
-    writer.weights(MODEL, model, true)?;
-    writer.run_config(config)?;
+    writer.weights(MODEL, trained.network, true)?;
+    writer.run_config(run_config)?;
     writer.finish(ManifestEntry {
-        family: Family::Ranking,
-        model: serde_json::to_value(&config.model)?,
-        data: serde_json::to_value(&config.data)?,
+        family: trained.family,
+        model: trained.entry,
+        data: serde_json::to_value(data_config)?,
         layout: data.layout.clone(),
         metrics: serde_json::to_value(summary)?,
         trained_on: trained_on.to_string(),

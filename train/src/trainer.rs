@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use burn::prelude::*;
 use ember_datasets::registry::PreparedData;
+use ember_models::artifact::Family;
 use ember_models::device::DeviceChoice;
 use ember_models::metrics::EvalMetrics;
 use ember_models::{Batch, RankingModel};
@@ -16,7 +17,7 @@ use crate::checkpoint::Optimizers;
 use crate::config::{Monitor, RunConfig};
 use crate::epoch::{EpochRecord, EpochStats, epoch_rng};
 use crate::evaluate::evaluate;
-use crate::export::export_artifact;
+use crate::export::{TrainedNetwork, export_network};
 use crate::id_dropout::IdDropout;
 use crate::run_loop::{FitOptions, NoFamilyState, RunContext, TrainingFamily, train_epochs};
 use crate::step::Stepper;
@@ -156,11 +157,17 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
         finished: trained.finished,
     };
     if trained.finished {
-        export_artifact(
+        let network = TrainedNetwork {
+            family: Family::Ranking,
+            entry: serde_json::to_value(&config.model)?,
+            network: &trained.best,
+        };
+        export_network(
             &summary.artifact,
+            network,
             config,
+            &config.data,
             data,
-            &trained.best,
             &summary,
             run.device_used,
         )?;

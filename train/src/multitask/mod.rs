@@ -1,9 +1,8 @@
 //! Multi-task training: the task objectives, loss balancing (fixed
 //! weights, GradNorm, PCGrad), the gradient flow that makes per-task
 //! gradients available under Burn's free-on-backward autodiff, fusion-weight
-//! search, the training loop and artifacts.
+//! search, and the training loop.
 
-pub mod artifact;
 pub mod balance;
 pub mod config;
 pub mod fusion;

@@ -10,13 +10,13 @@ use burn::prelude::*;
 use ember_datasets::EncodedData;
 use ember_datasets::registry::PreparedData;
 use ember_models::Batch;
+use ember_models::artifact::{Family, MultiTaskEntry};
 use ember_models::device::DeviceChoice;
 use ember_models::metrics::MultiTaskMetrics;
 use ember_models::multitask::{MultiTaskModel, TaskGraph, TaskKind, TaskPredictions};
 use rand::rngs::SmallRng;
 use serde::{Deserialize, Serialize};
 
-use super::artifact::export_artifact;
 use super::balance::Balancer;
 use super::config::MultiTaskRunConfig;
 use super::fusion::{FusionConfig, FusionPoint, FusionSplit, grid_search};
@@ -24,6 +24,7 @@ use super::step::step_gradients;
 use crate::checkpoint::Optimizers;
 use crate::config::Monitor;
 use crate::epoch::{EpochLine, EpochStats};
+use crate::export::{TrainedNetwork, export_network};
 use crate::run_loop::{FitOptions, RunContext, TrainingFamily, train_epochs};
 use crate::step::dense_optimizer;
 
@@ -236,11 +237,20 @@ pub fn fit(
         fusion_front,
     };
     if trained.finished {
-        export_artifact(
+        let network = TrainedNetwork {
+            family: Family::Multitask,
+            entry: serde_json::to_value(MultiTaskEntry {
+                config: config.model.clone(),
+                tasks: best.graph.clone(),
+            })?,
+            network: &best,
+        };
+        export_network(
             &summary.artifact,
+            network,
             config,
+            &config.data,
             data,
-            &best,
             &summary,
             run.device_used,
         )?;
