@@ -48,6 +48,22 @@ enum Command {
         #[arg(long)]
         summary: Option<PathBuf>,
     },
+    /// Write a small interaction log in a layout of its own (events CSV with
+    /// ISO times and string ids, users CSV, items Parquet with a content-vector
+    /// column): the input of README's "Your own data" walkthrough.
+    ExampleLog {
+        #[arg(long, default_value = "runs/example-log")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 800)]
+        users: usize,
+        #[arg(long, default_value_t = 600)]
+        items: usize,
+        /// Clicks per user.
+        #[arg(long, default_value_t = 25)]
+        clicks: usize,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// Evaluate an exported model (ranking or multi-task) on the test split
     /// of the data it was trained on.
     Eval {
@@ -79,7 +95,7 @@ enum Command {
         /// Raw user id. Their profile and train history come from the data the
         /// model was trained on.
         #[arg(long)]
-        user: u32,
+        user: String,
         /// Comma-separated raw item ids, oldest first, replacing the user's
         /// train history (a new user needs one; "" = no history).
         #[arg(long)]
@@ -329,7 +345,7 @@ fn run(cli: Cli) -> Result<()> {
             k,
             exact,
             device,
-        } => retrieval::retrieve(&model, user, history.as_deref(), k, exact, device),
+        } => retrieval::retrieve(&model, &user, history.as_deref(), k, exact, device),
         Command::Datasets { name, root } => {
             let builtins = ember_datasets::registry::list_builtin();
             match name {
@@ -378,6 +394,31 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", bench::report(&results));
             bench::write_json(&results, &out)?;
             println!("wrote {}", out.display());
+            Ok(())
+        }
+        Command::ExampleLog {
+            out,
+            users,
+            items,
+            clicks,
+            seed,
+        } => {
+            use ember_datasets::synthetic::feed_log::{FeedLogConfig, write_feed_log};
+            let config = FeedLogConfig {
+                users,
+                items,
+                clicks,
+                seed,
+                ..FeedLogConfig::default()
+            };
+            let s = write_feed_log(&out, &config)?;
+            println!(
+                "wrote {}/events.csv ({} events, {} clicks), users.csv ({users} users), items.parquet ({items} items, {} released after the test cut)",
+                out.display(),
+                s.events,
+                s.clicks,
+                s.cold_items
+            );
             Ok(())
         }
         Command::Mixer { command } => mixer::run(command),

@@ -26,24 +26,27 @@ pub fn train(config: &RetrievalRunConfig, options: &FitOptions) -> Result<String
         result.train_seconds,
         result.artifact.display()
     );
+    if let Some(cold) = &result.cold_test {
+        println!(
+            "cold items ({} test queries whose item has no train positive): model {} | most-popular {}",
+            cold.queries, cold.model, cold.popular
+        );
+    }
     Ok(serde_json::to_string_pretty(&result)?)
 }
 
-/// Parses `--history 12,7,300` (oldest first; empty = no history).
-pub fn parse_history(text: &str) -> Result<Vec<u32>> {
+/// Parses `--history 12,7,300` (item ids, oldest first; empty = no history).
+pub fn parse_history(text: &str) -> Vec<String> {
     text.split(',')
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .map(|t| {
-            t.parse()
-                .with_context(|| format!("--history: '{t}' is not an item id"))
-        })
+        .map(str::to_owned)
         .collect()
 }
 
 pub fn retrieve(
     model: &Path,
-    user: u32,
+    user: &str,
     history: Option<&str>,
     k: usize,
     exact: bool,
@@ -59,17 +62,20 @@ pub fn retrieve(
     // trained on, as `ember eval` reads its test split.
     let data = load_retrieval(&retriever.data_config)?;
     let history = match history {
-        Some(text) => parse_history(text)?,
+        Some(text) => data.item_rows(&parse_history(text)).context("--history")?,
         None => match data.train_history(user) {
-            Some(h) => h,
-            None if data.knows_user(user) => Vec::new(),
+            Some(h) => h.to_vec(),
             None => bail!(
-                "user {user} is not in the training data; pass --history ITEM,ITEM,... to retrieve for a new user"
+                "user '{user}' is not in the training data; pass --history ITEM,ITEM,... to retrieve for a new user"
             ),
         },
     };
     let raw = data.query_table(user, &history)?;
-    let found = retriever.retrieve(&raw, &history, k, mode)?;
+    let ids: Vec<String> = history
+        .iter()
+        .map(|&r| data.item_ids[r as usize].clone())
+        .collect();
+    let found = retriever.retrieve(&raw, &ids, k, mode)?;
     println!("rank\titem\tscore");
     for (rank, r) in found.iter().enumerate() {
         println!("{}\t{}\t{:.4}", rank + 1, r.item, r.score);

@@ -273,10 +273,10 @@ fn write_report(
          (1 − cosine of the item vectors), the share of the user's {} most frequent history \
          genres shown, and the share of items in them.\n\n## Pipeline\n\n```toml\n{config}```\n",
         display(&args.pipeline),
-        results.first().map_or(0, |_| args
-            .users
-            .unwrap_or(pipeline.catalog.retrieval.test.len())
-            .min(pipeline.catalog.retrieval.test.len())),
+        results.first().map_or(0, |_| {
+            let queries = pipeline.catalog.test_queries().len();
+            args.users.unwrap_or(queries).min(queries)
+        }),
         took.as_secs_f64(),
         ember_infer::pipeline::evaluate::MAIN_INTERESTS,
     );

@@ -483,11 +483,22 @@ fn a_multitask_artifact_scores_serving_rows_with_fusion_weights() {
     let (love, _) = load(&[0.0, 1.0], FusionForm::Sum).unwrap();
     let (mean, _) = load(&[0.5, 0.5], FusionForm::Sum).unwrap();
     let (product, _) = load(&[1.0, 1.0], FusionForm::Product).unwrap();
-    let catalog = Catalog::load_ml100k(&root, 50).unwrap();
-    let encoder = PairEncoder::new(&pre).unwrap();
+    let catalog = Catalog::load(
+        &ember_datasets::sources::Ml100kRetrieval {
+            root,
+            history_len: 50,
+        }
+        .into(),
+        50,
+    )
+    .unwrap();
+    let encoder = PairEncoder::new(&pre, &catalog).unwrap();
     let mut rows = encoder.start(30);
     let items: Vec<u32> = (0..30).collect();
-    encoder.push_pairs(&catalog, 1, &items, &mut rows).unwrap();
+    let user = catalog.user_row("1").unwrap();
+    encoder
+        .push_pairs(&catalog, user, &items, &mut rows)
+        .unwrap();
     let (p_like, p_love) = (like.score(&rows), love.score(&rows));
     let (p_mean, p_product) = (mean.score(&rows), product.score(&rows));
     assert_eq!(p_like.len(), 30);

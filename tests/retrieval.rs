@@ -176,7 +176,7 @@ fn ann_search_agrees_with_exact_search() {
         assert_eq!(ann.len(), 10);
         assert!(
             ann.iter()
-                .all(|a| seen.binary_search(&r.item_row(a.item).unwrap()).is_err())
+                .all(|a| seen.binary_search(&r.item_row(&a.item).unwrap()).is_err())
         );
         hits += ann
             .iter()
@@ -191,17 +191,25 @@ fn ann_search_agrees_with_exact_search() {
 #[test]
 fn retrieve_answers_known_users_and_reports_bad_input_clearly() {
     let Some(t) = trained() else { return };
-    let user = t.data.test.users[0].to_string();
+    let user = t
+        .data
+        .dataset
+        .log
+        .users
+        .ids
+        .id(t.data.test.users[0])
+        .to_owned();
 
     let (ok, out, err) = retrieve(&t.artifact, &["--user", &user, "--k", "5"]);
     assert!(ok, "{err}");
     let lines: Vec<&str> = out.lines().skip(1).collect();
     assert_eq!(lines.len(), 5, "{out}");
     // The user's train items are not recommended back.
-    let seen = t.data.train_history(t.data.test.users[0]).unwrap();
+    let seen = t.data.train_history(&user).unwrap();
     for line in &lines {
-        let item: u32 = line.split('\t').nth(1).unwrap().parse().unwrap();
-        assert!(!seen.contains(&item), "recommended seen item {item}");
+        let item = line.split('\t').nth(1).unwrap();
+        let row = t.data.item_row(item).unwrap();
+        assert!(!seen.contains(&row), "recommended seen item {item}");
     }
     // Exact search gives the same answer here.
     let (ok, exact_out, _) = retrieve(&t.artifact, &["--user", &user, "--k", "5", "--exact"]);
@@ -226,7 +234,7 @@ fn retrieve_answers_known_users_and_reports_bad_input_clearly() {
         (&["--user", &user, "--history", "1,999999"], "999999"),
         (
             &["--user", &user, "--history", "1,x"],
-            "'x' is not an item id",
+            "item 'x' is not in the item corpus",
         ),
     ];
     for (args, want) in cases {
@@ -278,7 +286,14 @@ fn damaged_index_and_vector_files_are_reported_not_panicked_on() {
     );
     assert!(text.contains("--exact"), "{text}");
     // Exact search does not need the index.
-    let user = t.data.test.users[1].to_string();
+    let user = t
+        .data
+        .dataset
+        .log
+        .users
+        .ids
+        .id(t.data.test.users[1])
+        .to_owned();
     let (ok, _, err) = retrieve(copy.path(), &["--user", &user]);
     assert!(
         !ok && err.contains("corrupt") && !err.contains("panicked"),

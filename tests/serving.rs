@@ -57,7 +57,7 @@ fn fixture() -> Option<&'static Fixture> {
             std::fs::create_dir_all(&versions).unwrap();
             let pipeline = |rerank: &str| {
                 format!(
-                    "name = \"test\"\nk = 10\n[catalog]\nroot = {root:?}\n\
+                    "name = \"test\"\nk = 10\n[catalog]\ndata = {{ source = \"ml100k-retrieval\", root = {root:?} }}\n\
                      [[recall]]\nkind = \"co_occurrence\"\nquota = 100\n\
                      [[recall]]\nkind = \"most_popular\"\nquota = 100\n\
                      [fine]\nartifact = {:?}\nquota = 50\n\
@@ -111,17 +111,20 @@ fn pipeline_recommends_unseen_distinct_items_and_scores_in_batches() {
     let pipeline = Pipeline::load_file(&f.versions.join("v1.toml"), &[]).unwrap();
     let out = pipeline
         .recommend_batch(&[
-            RecommendRequest { user: 1, k: None },
             RecommendRequest {
-                user: 4_000_000,
+                user: "1".into(),
                 k: None,
             },
             RecommendRequest {
-                user: 2,
+                user: "4000000".into(),
+                k: None,
+            },
+            RecommendRequest {
+                user: "2".into(),
                 k: Some(0),
             },
             RecommendRequest {
-                user: 3,
+                user: "3".into(),
                 k: Some(5),
             },
         ])
@@ -129,14 +132,14 @@ fn pipeline_recommends_unseen_distinct_items_and_scores_in_batches() {
     let first = out[0].as_ref().unwrap();
     assert_eq!(first.items.len(), 10);
     assert_eq!(first.reranker, "dpp");
-    let history: Vec<u32> = pipeline
+    let user = pipeline.catalog.user_row("1").unwrap();
+    let history: Vec<&str> = pipeline
         .catalog
-        .history(1)
-        .unwrap()
+        .history(user)
         .iter()
         .map(|&r| pipeline.catalog.item_id(r))
         .collect();
-    let mut items: Vec<u32> = first.items.iter().map(|s| s.item).collect();
+    let mut items: Vec<&str> = first.items.iter().map(|s| s.item.as_str()).collect();
     assert!(
         items.iter().all(|i| !history.contains(i)),
         "history excluded"
@@ -150,12 +153,12 @@ fn pipeline_recommends_unseen_distinct_items_and_scores_in_batches() {
 
     // One batch of two /score requests equals each scored alone.
     let a = ScoreRequest {
-        user: 5,
-        items: vec![1, 2, 3],
+        user: "5".into(),
+        items: vec!["1".into(), "2".into(), "3".into()],
     };
     let b = ScoreRequest {
-        user: 6,
-        items: vec![50, 181],
+        user: "6".into(),
+        items: vec!["50".into(), "181".into()],
     };
     let together = pipeline.score_batch(&[a.clone(), b.clone()]).unwrap();
     let alone_a = pipeline.score_batch(&[a]).unwrap();
@@ -194,7 +197,8 @@ fn pipeline_recommends_unseen_distinct_items_and_scores_in_batches() {
     .unwrap();
     assert_eq!(results.len(), 2);
     assert!(results.iter().all(|r| (0.0..=1.0).contains(&r.recall)));
-    let ranked = pipeline.rank(&[7]).unwrap().remove(0).unwrap();
+    let user = pipeline.catalog.user_row("7").unwrap();
+    let ranked = pipeline.rank(&[user]).unwrap().remove(0);
     let set = pipeline.candidate_set(&ranked);
     let list = rules.rerank(&set, 10);
     assert_eq!(list.violations, 0);
@@ -206,11 +210,12 @@ fn bad_requests_get_a_4xx_with_a_json_message_and_serving_goes_on() {
     let Some(f) = fixture() else { return };
     let server = BackgroundServer::load_and_start(options(&f.versions, "v1")).unwrap();
     let mut client = HttpClient::new(server.addr);
-    let cases: [(&str, &str, u16); 9] = [
+    let cases: [(&str, &str, u16); 10] = [
         ("/recommend", "{\"user\": 1,", 400),
         ("/recommend", "not json", 400),
         ("/recommend", "{\"user\": 4000000}", 404),
-        ("/recommend", "{\"user\": \"one\"}", 422),
+        ("/recommend", "{\"user\": \"one\"}", 404),
+        ("/recommend", "{\"user\": 1.5}", 422),
         ("/recommend", "{\"usr\": 1}", 422),
         ("/recommend", "{\"user\": 1, \"k\": 0}", 422),
         ("/score", "{\"user\": 1, \"items\": [1, 99999]}", 404),
@@ -319,30 +324,39 @@ fn the_catalog_encodes_test_rows_as_training_did() {
     let Some(root) = shared_data_dir() else {
         return;
     };
-    use ember_datasets::implicit::{ImplicitOptions, implicit_schema, read_ml100k_implicit};
-    use ember_datasets::readers::{ReadOptions, read_movielens};
-    use ember_datasets::splits::leave_last_out;
-    let dir = root.join("ml-100k");
-    let options = ImplicitOptions {
+    use ember_datasets::DataSource;
+    use ember_datasets::sources::{Ml100kImplicit, Ml100kRetrieval};
+    let source = Ml100kImplicit {
+        root: root.clone(),
         negatives: 0,
         eval_negatives: 0,
         history_len: 20,
-        popularity_power: 0.0,
-        seed: 1,
+        ..Default::default()
     };
-    let [train, _, test] = read_ml100k_implicit(&dir, options, ReadOptions::default()).unwrap();
-    let pre = ember_datasets::Preprocessor::fit(&implicit_schema(20), &train).unwrap();
-    let want = pre.transform(&test).unwrap();
+    let prepared = source.load().unwrap();
+    let (pre, want) = (prepared.preprocessor.unwrap(), prepared.test);
 
-    let ml = read_movielens(&dir, &dir.join("u.data"), &[], ReadOptions::default()).unwrap();
-    let split = leave_last_out(&ml.user, &ml.timestamp, &ml.item);
-    let catalog = ember_infer::features::Catalog::load_ml100k(&root, 50).unwrap();
-    let encoder = ember_infer::features::PairEncoder::new(&pre).unwrap();
-    let mut got = encoder.start(split.test.len());
-    for &r in &split.test {
-        let row = catalog.item_row(ml.item[r]).expect("a catalog item");
+    let catalog = ember_infer::features::Catalog::load(
+        &Ml100kRetrieval {
+            root,
+            history_len: 50,
+        }
+        .into(),
+        50,
+    )
+    .unwrap();
+    let encoder = ember_infer::features::PairEncoder::new(&pre, &catalog).unwrap();
+    let log = catalog.log();
+    let test = &catalog.dataset.split.test;
+    let mut got = encoder.start(test.len());
+    for &e in test {
         encoder
-            .push_pairs(&catalog, ml.user[r], &[row], &mut got)
+            .push_pairs(
+                &catalog,
+                log.events.user[e],
+                &[log.events.item[e]],
+                &mut got,
+            )
             .unwrap();
     }
     assert_eq!(got.num_rows, 943);

@@ -1,64 +1,57 @@
-//! ml100k-implicit: MovieLens-100K as implicit feedback, for the ranking
-//! stages of a recommender.
+//! Implicit-feedback ranker rows from an interaction log (ml100k-implicit
+//! is its MovieLens preset), for the ranking stages of a recommender.
 //!
-//! ml100k-ctr asks P(rating ≥ 4 | the user rated the item). A pipeline's
-//! coarse and fine rankers answer a different question: of the recalled
-//! items, none of which the user has rated, which will they rate next? A
-//! model of the first question ranks the candidates by "liked if watched"
-//! and ignores what the user would watch at all (measured: DeepFM on
+//! A pipeline's coarse and fine rankers answer: of the recalled items,
+//! none of which the user has had, which will they take next? (A model of
+//! "liked if watched", such as ml100k-ctr's, ranks the candidates by taste
+//! and ignores what the user would watch at all; measured: DeepFM on
 //! ml100k-ctr as the fine ranker cut the pipeline's Recall@10 well below
-//! its recall sources'). This source asks the second question:
+//! its recall sources'.) So:
 //!
-//! - split as ml100k-retrieval (leave-last-out per user), so a ranker never
-//!   trains on a user's held-out items and the pipeline's evaluation is a
-//!   clean holdout;
-//! - every rating is a positive (label 1), and each training positive gets
-//!   `negatives` items the user never rated, drawn with a seed when the
-//!   data is built (a fixed sample, not redrawn per epoch), with
-//!   probability ∝ (train count + 1)^`popularity_power`: 0 draws uniformly,
-//!   0.75 is word2vec's choice. Recall hands the rankers popular items, so
-//!   negatives that are only unpopular teach a ranker little beyond
-//!   popularity;
-//! - validation and test hold each user's held-out item beside
-//!   `eval_negatives` distinct unrated items, drawn uniformly from their
-//!   own seeded streams (the same items whatever the training draw, so
-//!   AUCs compare across settings), the protocol of He et al. (NCF, 2017:
-//!   1 + 99), so test AUC is the chance that the user's next item outscores
-//!   an unrated one, and gAUC is that per user.
+//! - the split is the log's ([`LogSplit`]), so a ranker never trains on a
+//!   user's held-out items and the pipeline's evaluation is a clean holdout;
+//! - every positive event is a row with label 1, and each training
+//!   positive gets `negatives` items the user never had a positive with,
+//!   drawn with a seed when the data is built (a fixed sample, not redrawn
+//!   per epoch), with probability ∝ (train count + 1)^`popularity_power`:
+//!   0 draws uniformly, 0.75 is word2vec's choice. Recall hands the rankers
+//!   popular items, so negatives that are only unpopular teach a ranker
+//!   little beyond popularity;
+//! - validation and test hold each held-out positive beside
+//!   `eval_negatives` distinct items of the same kind, drawn uniformly from
+//!   their own seeded streams (the same items whatever the training draw,
+//!   so AUCs compare across settings), the protocol of He et al. (NCF,
+//!   2017: 1 + 99), so test AUC is the chance that the user's next item
+//!   outscores one they never had, and gAUC is that per user.
 //!
-//! The fields are ml100k-ctr's plus, unless `history_len` is 0, `history`:
-//! the user's most recent earlier train items (most recent first, a
-//! mean-pooled sequence), the behaviour feature every production ranker
-//! has. A train row sees only the items rated before it (ties in time
-//! broken by item id, as the split breaks them); validation, test,
-//! `ember predict` and the serving catalog see the last `history_len`
-//! train items.
+//! The fields are `user_id`, `item_id`, the user table's, the item table's
+//! and, unless `history_len` is 0, `history`: the user's most recent
+//! earlier train positives (most recent first, a mean-pooled sequence),
+//! the behaviour feature every production ranker has. A train row sees only
+//! the positives before it (ties in time broken by item, as the split
+//! breaks them); validation, test, `ember predict` and the serving catalog
+//! see the last `history_len` train positives.
 
-use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::collections::HashSet;
 
 use rand::distr::weighted::WeightedIndex;
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
 use crate::error::{DataError, Result};
+use crate::interactions::{HISTORY, ITEM_ID, LogDataset, USER_ID};
 use crate::raw::RawTable;
-use crate::readers::columns::{ColumnsBuilder, ReadOptions};
-use crate::readers::movielens::{MovieLensSides, MovieLensTable, movielens_schema, read_ratings};
+use crate::readers::columns::ColumnsBuilder;
 use crate::schema::{FieldSpec, Schema};
-use crate::splits::{by_user_in_time_order, leave_last_out};
 
-/// The task name of the implicit label.
+/// The task name of the implicit label of the MovieLens preset.
 pub const LABEL: &str = "rated";
-
-/// The name of the behaviour-sequence field.
-pub const HISTORY: &str = "history";
 
 /// How the rows are built.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ImplicitOptions {
-    /// Unrated items per training positive.
+    /// Items without a positive per training positive.
     pub negatives: usize,
-    /// Unrated items per validation and test positive.
+    /// Items without a positive per validation and test positive.
     pub eval_negatives: usize,
     /// Items in the `history` field (0: no such field).
     pub history_len: usize,
@@ -67,111 +60,98 @@ pub struct ImplicitOptions {
     pub seed: u64,
 }
 
-/// ml100k-ctr's fields, `history` unless `history_len` is 0, and the one
-/// label [`LABEL`].
-pub fn implicit_schema(history_len: usize) -> Schema {
-    let mut schema = movielens_schema(&[], 1);
+/// `user_id`, `item_id`, the side tables' fields, `history` unless
+/// `history_len` is 0, and the one label `label`; gAUC groups by user.
+pub fn implicit_schema(dataset: &LogDataset, history_len: usize, label: &str) -> Schema {
+    let log = &dataset.log;
+    let mut fields = vec![
+        FieldSpec::categorical(USER_ID),
+        FieldSpec::categorical(ITEM_ID),
+    ];
+    fields.extend(log.users.fields.iter().cloned());
+    fields.extend(log.items.fields.iter().cloned());
     if history_len > 0 {
-        schema
-            .fields
-            .push(FieldSpec::sequence(HISTORY, history_len));
+        fields.push(FieldSpec::sequence(HISTORY, history_len));
     }
-    schema.labels = vec![LABEL.to_owned()];
-    schema
-}
-
-/// `items` (oldest first) as a sequence cell: the last `len`, most recent
-/// first (sequence fields keep their first `max_len` tokens), '|'-joined.
-pub fn history_cell(items: &[u32], len: usize, out: &mut Vec<u8>) {
-    out.clear();
-    let mut ids = itoa::Buffer::new();
-    for item in items.iter().rev().take(len) {
-        if !out.is_empty() {
-            out.push(b'|');
-        }
-        out.extend_from_slice(ids.format(*item).as_bytes());
+    Schema {
+        fields,
+        labels: vec![label.to_owned()],
+        group_by: Some(USER_ID.to_owned()),
     }
 }
 
-/// Reads `dir` (`u.data`, `u.user`, `u.item`) and builds the train,
-/// validation and test tables.
-pub fn read_ml100k_implicit(
-    dir: &Path,
+/// The train, validation and test tables of `dataset`.
+pub fn implicit_tables(
+    dataset: &LogDataset,
     sampling: ImplicitOptions,
-    options: ReadOptions,
+    label: &str,
 ) -> Result<[RawTable; 3]> {
     let power = sampling.popularity_power;
     if !(0.0..=2.0).contains(&power) {
         return Err(DataError::Invalid(format!(
-            "ml100k-implicit: popularity_power = {power}: must be in [0, 2]"
+            "popularity_power = {power}: must be in [0, 2]"
         )));
     }
-    let ratings = dir.join("u.data");
-    let sides = MovieLensSides::read(dir)?;
-    let ml = read_ratings(&sides, &ratings, &[], options)?;
-    let split = leave_last_out(&ml.user, &ml.timestamp, &ml.item);
-    let histories = TrainHistories::new(&ml, &split.train);
-
-    let mut catalog: Vec<u32> = sides.items.keys().copied().collect();
-    catalog.sort_unstable();
-    let mut rated: HashMap<u32, HashSet<u32>> = HashMap::new();
-    for (&user, &item) in ml.user.iter().zip(&ml.item) {
-        rated.entry(user).or_default().insert(item);
+    let (log, split) = (&dataset.log, &dataset.split);
+    let num_items = log.items.len();
+    let mut had: Vec<HashSet<u32>> = vec![HashSet::new(); log.users.len()];
+    for e in (0..log.events.len()).filter(|&e| log.is_positive(e)) {
+        had[log.events.user[e] as usize].insert(log.events.item[e]);
     }
-    // How many distinct unrated catalog items each user has: the most
-    // negatives a positive of theirs can get.
-    let unrated: HashMap<u32, usize> = rated
-        .iter()
-        .map(|(&user, seen)| (user, catalog.iter().filter(|i| !seen.contains(i)).count()))
-        .collect();
-    let mut counts: HashMap<u32, u64> = HashMap::new();
-    for &r in &split.train {
-        *counts.entry(ml.item[r]).or_default() += 1;
-    }
+    let counts = log.positives_per_item(&split.train);
     // Weights ≥ 1 for a power in [0, 2], so every item stays drawable.
-    let popular = WeightedIndex::new(
-        catalog
-            .iter()
-            .map(|item| ((counts.get(item).copied().unwrap_or(0) + 1) as f64).powf(power)),
-    )
-    .map_err(|e| DataError::Invalid(format!("ml100k-implicit: negative sampling: {e}")))?;
+    let popular = WeightedIndex::new(counts.iter().map(|&c| ((c + 1) as f64).powf(power)))
+        .map_err(|e| DataError::Invalid(format!("negative sampling: {e}")))?;
 
-    let schema = implicit_schema(sampling.history_len);
+    let schema = implicit_schema(dataset, sampling.history_len, label);
     let mut history = Vec::new();
-    let mut drawn = Vec::new();
+    let mut drawn: Vec<u32> = Vec::new();
     // Each split draws from its own seeded stream, so the evaluation
     // negatives are the same items whatever the training draw is.
-    let mut build = |rows: &[usize], negatives: usize, split: u64| -> Result<RawTable> {
-        let mut rng = SmallRng::seed_from_u64(sampling.seed.wrapping_add(split));
-        let by_popularity = split == 0 && power > 0.0;
-        let mut out = PairRows::new(&schema, &sides, &ratings);
-        for &row in rows {
-            let user = ml.user[row];
-            history_cell(
-                histories.before(user, row),
+    let mut build = |events: &[usize], negatives: usize, split_id: u64| -> Result<RawTable> {
+        let mut rng = SmallRng::seed_from_u64(sampling.seed.wrapping_add(split_id));
+        let by_popularity = split_id == 0 && power > 0.0;
+        let mut out = PairRows::new(dataset, &schema);
+        for &e in events {
+            let user = log.events.user[e];
+            dataset.history_cell(
+                split.history_before(user, e),
                 sampling.history_len,
                 &mut history,
             );
-            out.push(user, ml.item[row], &history, b"1")?;
-            // Distinct unrated items (NCF's 99 are distinct too).
-            let seen = &rated[&user];
-            let want = negatives.min(unrated[&user]);
+            let item = log.events.item[e];
+            out.push(
+                Some(user),
+                log.users.ids.id(user),
+                Some(item),
+                &history,
+                b"1",
+            )?;
+            // Distinct items without a positive (NCF's 99 are distinct too).
+            let seen = &had[user as usize];
+            let want = negatives.min(num_items - seen.len());
             drawn.clear();
             while drawn.len() < want {
-                let item = catalog[if by_popularity {
+                let item = if by_popularity {
                     rng.sample(&popular)
                 } else {
-                    rng.random_range(0..catalog.len())
-                }];
+                    rng.random_range(0..num_items)
+                } as u32;
                 if !seen.contains(&item) && !drawn.contains(&item) {
                     drawn.push(item);
                 }
             }
             for &item in &drawn {
-                out.push(user, item, &history, b"0")?;
+                out.push(
+                    Some(user),
+                    log.users.ids.id(user),
+                    Some(item),
+                    &history,
+                    b"0",
+                )?;
             }
         }
-        out.finish(0)
+        out.finish()
     };
     Ok([
         build(&split.train, sampling.negatives, 0)?,
@@ -180,98 +160,88 @@ pub fn read_ml100k_implicit(
     ])
 }
 
-/// Reads (user, item) pairs to score from `path` (u.data layout, checked
-/// as such, though the rating and timestamp are not used) and gives each the
-/// `history` a validation or test row gets: the user's last `history_len`
-/// train items of `dir/u.data`, most recent first.
-pub fn read_implicit_for_prediction(
-    dir: &Path,
-    path: &Path,
+/// Rows to score for (user id, item id) pairs, each with the `history` a
+/// validation or test row gets: the user's last `history_len` train
+/// positives. A user or item the log does not know keeps its id (out of
+/// vocabulary unless training saw it) and gets empty side features.
+pub fn implicit_rows_for(
+    dataset: &LogDataset,
+    pairs: &[(String, String)],
     history_len: usize,
-    options: ReadOptions,
 ) -> Result<RawTable> {
-    let sides = MovieLensSides::read(dir)?;
-    let pairs = read_ratings(&sides, path, &[], options)?;
-    let ml = read_ratings(&sides, &dir.join("u.data"), &[], ReadOptions::default())?;
-    let split = leave_last_out(&ml.user, &ml.timestamp, &ml.item);
-    let histories = TrainHistories::new(&ml, &split.train);
-    let mut schema = implicit_schema(history_len);
+    let log = &dataset.log;
+    let mut schema = implicit_schema(dataset, history_len, "");
     schema.labels.clear();
-    let mut out = PairRows::new(&schema, &sides, path);
+    let mut out = PairRows::new(dataset, &schema);
     let mut history = Vec::new();
-    for (&user, &item) in pairs.user.iter().zip(&pairs.item) {
-        history_cell(histories.all(user), history_len, &mut history);
-        out.push(user, item, &history, b"")?;
+    for (user, item) in pairs {
+        let row = log.users.ids.row(user);
+        let items = row.map_or(&[][..], |u| dataset.split.histories[u as usize].as_slice());
+        dataset.history_cell(items, history_len, &mut history);
+        let item_row = log.items.ids.row(item);
+        out.pushed(row, user, item_row, item, &history, b"")?;
     }
-    out.finish(pairs.table.skipped_rows)
+    out.finish()
 }
 
-/// Each user's train items in time order (ties by item, as the split
-/// orders them), and each train row's place in its user's list.
-struct TrainHistories {
-    items: HashMap<u32, Vec<u32>>,
-    place: HashMap<usize, usize>,
-}
-
-impl TrainHistories {
-    fn new(ml: &MovieLensTable, train: &[usize]) -> Self {
-        let mut items = HashMap::new();
-        let mut place = HashMap::with_capacity(train.len());
-        for (user, rows) in by_user_in_time_order(train, &ml.user, &ml.timestamp, &ml.item) {
-            place.extend(rows.iter().enumerate().map(|(p, &r)| (r, p)));
-            items.insert(user, rows.iter().map(|&r| ml.item[r]).collect());
-        }
-        Self { items, place }
-    }
-
-    /// All of `user`'s train items, oldest first.
-    fn all(&self, user: u32) -> &[u32] {
-        self.items.get(&user).map_or(&[], Vec::as_slice)
-    }
-
-    /// What `user` rated before `row`: all their train items for a row
-    /// outside the train split.
-    fn before(&self, user: u32, row: usize) -> &[u32] {
-        let all = self.all(user);
-        self.place.get(&row).map_or(all, |&p| &all[..p])
-    }
-}
-
-/// Rows of the implicit schema built from (user, item) pairs, ids
-/// formatted as decimal text exactly as training formats them.
+/// Rows of the implicit schema built from (user, item) pairs.
 struct PairRows<'a> {
     builder: ColumnsBuilder<'a>,
-    sides: &'a MovieLensSides,
-    origin: &'a Path,
+    dataset: &'a LogDataset,
 }
 
 impl<'a> PairRows<'a> {
-    fn new(schema: &'a Schema, sides: &'a MovieLensSides, origin: &'a Path) -> Self {
+    fn new(dataset: &'a LogDataset, schema: &'a Schema) -> Self {
         Self {
             builder: ColumnsBuilder::new(schema),
-            sides,
-            origin,
+            dataset,
         }
     }
 
-    fn push(&mut self, user: u32, item: u32, history: &[u8], label: &[u8]) -> Result<()> {
-        let (mut u, mut i) = (itoa::Buffer::new(), itoa::Buffer::new());
-        let sides = self.sides.cells(
-            user,
-            u.format(user).as_bytes(),
-            item,
-            i.format(item).as_bytes(),
-        );
-        let cell = |f: usize| sides.get(f).copied().or(Some(history));
+    /// A row of a known item.
+    fn push(
+        &mut self,
+        user: Option<u32>,
+        user_id: &str,
+        item: Option<u32>,
+        history: &[u8],
+        label: &[u8],
+    ) -> Result<()> {
+        let log = &self.dataset.log;
+        let item_id = item.map_or("", |i| log.items.ids.id(i));
+        self.pushed(user, user_id, item, item_id, history, label)
+    }
+
+    /// A row; a `None` row is an id the log does not know (no side cells).
+    fn pushed(
+        &mut self,
+        user: Option<u32>,
+        user_id: &str,
+        item: Option<u32>,
+        item_id: &str,
+        history: &[u8],
+        label: &[u8],
+    ) -> Result<()> {
+        let log = &self.dataset.log;
+        let (nu, ni) = (log.users.fields.len(), log.items.fields.len());
+        let cell = |f: usize| -> Option<&[u8]> {
+            Some(match f {
+                0 => user_id.as_bytes(),
+                1 => item_id.as_bytes(),
+                f if f < 2 + nu => user.map_or(&b""[..], |u| log.users.cell(f - 2, u)),
+                f if f < 2 + nu + ni => item.map_or(&b""[..], |i| log.items.cell(f - 2 - nu, i)),
+                _ => history,
+            })
+        };
         self.builder
-            .push_row(cell, |_| Some(label), Some(sides[0]))
+            .push_row(cell, |_| Some(label), Some(user_id.as_bytes()))
             .map_err(|(field, message)| {
-                DataError::malformed(self.origin, None, Some(&field), message)
+                DataError::malformed(&log.name, None, Some(&field), message)
             })
     }
 
-    fn finish(self, skipped_rows: u64) -> Result<RawTable> {
-        self.builder.finish(self.origin, skipped_rows)
+    fn finish(self) -> Result<RawTable> {
+        self.builder.finish(self.dataset.log.name.as_ref(), 0)
     }
 }
 
@@ -279,7 +249,25 @@ impl<'a> PairRows<'a> {
 mod tests {
     use super::*;
     use crate::hashing::token_hash;
+    use crate::interactions::SplitConfig;
+    use crate::interactions::movielens::read_ml100k;
     use crate::raw::RawColumn;
+
+    fn dataset(dir: &std::path::Path, history_len: usize) -> LogDataset {
+        LogDataset::new(
+            read_ml100k(dir).unwrap(),
+            &SplitConfig::LeaveLastOut,
+            history_len,
+        )
+        .unwrap()
+    }
+
+    fn read_ml100k_implicit(
+        dir: &std::path::Path,
+        sampling: ImplicitOptions,
+    ) -> Result<[RawTable; 3]> {
+        implicit_tables(&dataset(dir, sampling.history_len), sampling, LABEL)
+    }
 
     /// Field `field`'s ids as numbers (the raw table holds token hashes).
     fn tokens(table: &RawTable, field: usize) -> Vec<String> {
@@ -320,8 +308,7 @@ mod tests {
             popularity_power: 0.75,
             seed: 7,
         };
-        let [train, valid, test] =
-            read_ml100k_implicit(dir.path(), sampling, ReadOptions::default()).unwrap();
+        let [train, valid, test] = read_ml100k_implicit(dir.path(), sampling).unwrap();
         // Train: user 1's items 1 and 2 (user 2 has only valid and test),
         // each a positive followed by two negatives.
         assert_eq!(train.num_rows(), 2 * 3);
@@ -337,20 +324,16 @@ mod tests {
         }
         // Valid: the second-to-last of each user; test: the last. User 1
         // has only two unrated items, so gets two distinct negatives of the
-        // three asked; user 2 gets three.
-        assert_eq!(valid.num_rows(), 3 + 4);
-        assert_eq!(test.num_rows(), 3 + 4);
+        // three asked. User 2 has no train positive, so their valid and
+        // test rows are left out (counted by the split).
+        assert_eq!(dataset(dir.path(), 2).split.cold_user_events, 2);
+        assert_eq!(valid.num_rows(), 3);
+        assert_eq!(test.num_rows(), 3);
         let (users, items) = (tokens(&test, 0), tokens(&test, 1));
         assert_eq!((users[0].as_str(), items[0].as_str()), ("1", "4"));
         let mut user1: Vec<&str> = items[1..3].iter().map(String::as_str).collect();
         user1.sort_unstable();
         assert_eq!(user1, ["5", "6"]);
-        assert_eq!((users[3].as_str(), items[3].as_str()), ("2", "6"));
-        let mut user2: Vec<&str> = items[4..].iter().map(String::as_str).collect();
-        user2.sort_unstable();
-        user2.dedup();
-        assert_eq!(user2.len(), 3, "distinct negatives: {user2:?}");
-        assert!(user2.iter().all(|i| !["5", "6"].contains(i)));
         // History: what the user rated before, most recent first (train),
         // the last train items (valid and test).
         let lists = |t: &RawTable| -> Vec<usize> {
@@ -360,22 +343,22 @@ mod tests {
             offsets.windows(2).map(|w| w[1] - w[0]).collect()
         };
         assert_eq!(lists(&train), vec![0, 0, 0, 1, 1, 1]);
-        assert_eq!(lists(&test), vec![2, 2, 2, 0, 0, 0, 0]);
+        assert_eq!(lists(&test), vec![2, 2, 2]);
         // The evaluation negatives do not depend on the training draw.
         let other = ImplicitOptions {
             negatives: 1,
             popularity_power: 0.0,
             ..sampling
         };
-        let [_, valid2, test2] =
-            read_ml100k_implicit(dir.path(), other, ReadOptions::default()).unwrap();
+        let [_, valid2, test2] = read_ml100k_implicit(dir.path(), other).unwrap();
         assert_eq!((&valid2, &test2), (&valid, &test));
         // Scoring a file: each pair gets its user's train history, as a
         // test row does.
-        let pairs = dir.path().join("pairs.data");
-        std::fs::write(&pairs, "1\t5\t3\t0\n2\t1\t3\t0\n").unwrap();
-        let scored =
-            read_implicit_for_prediction(dir.path(), &pairs, 2, ReadOptions::default()).unwrap();
+        let pairs = [
+            ("1".to_owned(), "5".to_owned()),
+            ("2".to_owned(), "1".to_owned()),
+        ];
+        let scored = implicit_rows_for(&dataset(dir.path(), 2), &pairs, 2).unwrap();
         assert_eq!(scored.num_rows(), 2);
         assert_eq!(lists(&scored), vec![2, 0]);
         let history_tokens = |t: &RawTable, row: usize| -> Vec<u64> {
@@ -392,15 +375,14 @@ mod tests {
                     popularity_power: -1.0,
                     ..sampling
                 },
-                ReadOptions::default()
             )
             .is_err()
         );
         let mut cell = Vec::new();
-        history_cell(&[1, 2, 3], 2, &mut cell);
+        dataset(dir.path(), 2).history_cell(&[0, 1, 2], 2, &mut cell);
         assert_eq!(cell, b"3|2");
         // Seeded: the same sample again.
-        let again = read_ml100k_implicit(dir.path(), sampling, ReadOptions::default()).unwrap();
+        let again = read_ml100k_implicit(dir.path(), sampling).unwrap();
         assert_eq!(tokens(&again[0], 1), tokens(&train, 1));
     }
 }

@@ -8,6 +8,7 @@ pub mod encoded;
 pub mod error;
 pub mod hashing;
 pub mod implicit;
+pub mod interactions;
 pub mod paths;
 pub mod prepared;
 pub mod preprocess;

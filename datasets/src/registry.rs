@@ -67,11 +67,12 @@ mod tests {
 
     /// Keys after `source = NAME` that make a valid table for some source;
     /// [`parse_any`] tries each.
-    const CONFIG_BODIES: [&str; 4] = [
+    const CONFIG_BODIES: [&str; 5] = [
         "",
         "train = \"a\"\ntest = \"b\"",
         "train = \"a\"\ntest = \"b\"\nschema = \"s\"",
         "correlation = 0.5",
+        "events = { path = \"e.csv\", user = \"u\", item = \"i\", time = \"t\" }",
     ];
 
     /// The first of `source = name` plus one of [`CONFIG_BODIES`] that

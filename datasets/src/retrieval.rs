@@ -1,47 +1,36 @@
-//! Retrieval data (PROTOCOLS.md, ml100k-retrieval): users with side features
-//! and behaviour histories, a corpus of items with side features, and every
-//! rating as an implicit positive, split leave-last-out per user.
+//! Two-tower retrieval data from an interaction log (PROTOCOLS.md,
+//! ml100k-retrieval, is its MovieLens preset): users with side features and
+//! behaviour histories, the item table as the corpus, every positive event
+//! an example.
 //!
 //! Two schemas, one per tower, each with its own fitted [`Preprocessor`]:
-//! - user tower: user_id, age bucket, gender, occupation, zip first digit,
-//!   and `history`, the user's earlier items, most recent first, at most
-//!   `history_len`;
-//! - item tower: item_id and genres.
+//! - user tower: `user_id`, the user table's fields, and `history`, the
+//!   user's earlier positives, most recent first, at most `history_len`;
+//! - item tower: `item_id`, the item table's fields, and `vector` when the
+//!   log has content vectors (so an item no training event names, whose id
+//!   is out of vocabulary, is still placed by what it is).
 //!
 //! A training example is one train positive; its history is the user's
-//! train items *before* it (so the target never leaks into its own input).
-//! A validation or test query is one user; its history is their whole train
-//! history, as the protocol says, and their train items are excluded from
-//! the ranking.
-
-use std::collections::HashMap;
-use std::path::Path;
+//! train positives *before* it (so the target never leaks into its own
+//! input). A validation or test query is one held-out positive; its history
+//! is the user's whole train history, and their train items are excluded
+//! from the ranking (a held-out item the user already had in training is
+//! no query: it could never be recommended).
 
 use crate::encoded::{EncodedData, FeatureLayout};
 use crate::error::{DataError, Result};
-use crate::hashing::token_hash;
+use crate::interactions::{HISTORY, ITEM_ID, Interactions, LogDataset, USER_ID, VECTOR};
 use crate::preprocess::Preprocessor;
 use crate::raw::{RawColumn, RawTable};
-use crate::readers::ReadOptions;
-use crate::readers::movielens::{User, read_items, read_movielens, read_users};
+use crate::readers::columns::ColumnsBuilder;
 use crate::registry::DataConfig;
 use crate::schema::{FieldSpec, Schema};
-use crate::sources::Ml100kRetrieval;
-use crate::splits::{by_user_in_time_order, leave_last_out};
 
-/// Field positions in the user schema (their index seeds the token hash).
-const USER_FIELDS: [&str; 5] = ["user_id", "age", "gender", "occupation", "zip"];
-const HISTORY_FIELD: u32 = 5;
-const ITEM_ID_FIELD: u32 = 0;
-const GENRES_FIELD: u32 = 1;
-
-/// The user-tower schema: five categorical fields and the history sequence.
-pub fn user_schema(history_len: usize) -> Schema {
-    let mut fields: Vec<FieldSpec> = USER_FIELDS
-        .iter()
-        .map(|f| FieldSpec::categorical(f))
-        .collect();
-    fields.push(FieldSpec::sequence("history", history_len));
+/// The user-tower schema: the id, the user table's fields, the history.
+pub fn user_schema(log: &Interactions, history_len: usize) -> Schema {
+    let mut fields = vec![FieldSpec::categorical(USER_ID)];
+    fields.extend(log.users.fields.iter().cloned());
+    fields.push(FieldSpec::sequence(HISTORY, history_len));
     Schema {
         fields,
         labels: Vec::new(),
@@ -49,24 +38,32 @@ pub fn user_schema(history_len: usize) -> Schema {
     }
 }
 
-/// The item-tower schema: the id and the genres (at most 6 per movie).
-pub fn item_schema() -> Schema {
+/// The item-tower schema: the id, the item table's fields, and the content
+/// vector if the log has one.
+pub fn item_schema(log: &Interactions) -> Schema {
+    let mut schema = item_side_schema(log);
+    if let Some(v) = &log.item_vectors {
+        schema.fields.push(FieldSpec::dense(VECTOR, v.dim));
+    }
+    schema
+}
+
+fn item_side_schema(log: &Interactions) -> Schema {
+    let mut fields = vec![FieldSpec::categorical(ITEM_ID)];
+    fields.extend(log.items.fields.iter().cloned());
     Schema {
-        fields: vec![
-            FieldSpec::categorical("item_id"),
-            FieldSpec::sequence("genres", 6),
-        ],
+        fields,
         labels: Vec::new(),
         group_by: None,
     }
 }
 
-/// Held-out positives: one query per user.
+/// Held-out positives: one query each.
 #[derive(Debug, Clone, Default)]
 pub struct EvalSplit {
     /// User-tower rows, one per query.
     pub queries: EncodedData,
-    /// Raw user id of each query.
+    /// User row of each query.
     pub users: Vec<u32>,
     /// Corpus row of each query's held-out item.
     pub targets: Vec<u32>,
@@ -82,22 +79,30 @@ impl EvalSplit {
     pub fn is_empty(&self) -> bool {
         self.users.is_empty()
     }
+
+    /// The queries `keep` (indices), in that order.
+    pub fn subset(&self, keep: &[usize]) -> Self {
+        Self {
+            queries: self.queries.take(keep),
+            users: keep.iter().map(|&q| self.users[q]).collect(),
+            targets: keep.iter().map(|&q| self.targets[q]).collect(),
+            seen: keep.iter().map(|&q| self.seen[q].clone()).collect(),
+        }
+    }
 }
 
-/// Raw side-feature tokens of one user (hashes, `None` = missing).
-type UserTokens = [Option<u64>; 5];
-
-/// Everything a two-tower run needs, encoded.
+/// Everything a two-tower run needs, encoded. Corpus rows are item-table
+/// rows.
 #[derive(Debug, Clone)]
 pub struct RetrievalData {
     pub user_preprocessor: Preprocessor,
     pub item_preprocessor: Preprocessor,
     pub user_layout: FeatureLayout,
     pub item_layout: FeatureLayout,
-    /// Item-tower rows, one per corpus item (corpus row order).
+    /// Item-tower rows, one per corpus item.
     pub items: EncodedData,
-    /// Raw item id of each corpus row, ascending.
-    pub item_ids: Vec<u32>,
+    /// The id of each corpus row.
+    pub item_ids: Vec<String>,
     /// Train positives per corpus row: the logQ correction and the
     /// most-popular baseline.
     pub item_counts: Vec<u64>,
@@ -107,246 +112,262 @@ pub struct RetrievalData {
     pub train_items: Vec<u32>,
     pub valid: EvalSplit,
     pub test: EvalSplit,
-    /// Train items per raw user id, oldest first (corpus rows).
-    pub train_histories: HashMap<u32, Vec<u32>>,
-    user_tokens: HashMap<u32, UserTokens>,
+    /// The log and split it was built from (histories, side tables).
+    pub dataset: LogDataset,
     history_len: usize,
     pub description: String,
 }
 
-fn user_tokens(user: u32, profile: Option<&User>) -> UserTokens {
-    let id = Some(token_hash(0, user.to_string().as_bytes()));
-    let Some(p) = profile else {
-        return [id, None, None, None, None];
-    };
-    let tok = |field: u32, bytes: &[u8]| (!bytes.is_empty()).then(|| token_hash(field, bytes));
-    [
-        id,
-        tok(1, &p.age_bucket),
-        tok(2, &p.gender),
-        tok(3, &p.occupation),
-        tok(4, &p.zip_first),
-    ]
-}
-
-fn item_token(raw_item: u32) -> u64 {
-    token_hash(ITEM_ID_FIELD, raw_item.to_string().as_bytes())
-}
-
-/// A user-tower raw table: side tokens plus histories given as raw item
-/// ids, oldest first (they are written most recent first, as the
-/// preprocessor keeps the first `max_len`).
-fn user_table(rows: &[(UserTokens, Vec<u32>)], history_len: usize) -> RawTable {
-    let mut columns: Vec<Vec<Option<u64>>> =
-        (0..5).map(|_| Vec::with_capacity(rows.len())).collect();
-    let mut offsets = Vec::with_capacity(rows.len() + 1);
-    let mut tokens = Vec::new();
-    offsets.push(0);
-    for (side, history) in rows {
-        for (c, t) in columns.iter_mut().zip(side) {
-            c.push(*t);
-        }
-        tokens.extend(
-            history
-                .iter()
-                .rev()
-                .take(history_len)
-                .map(|&i| token_hash(HISTORY_FIELD, i.to_string().as_bytes())),
-        );
-        offsets.push(tokens.len());
-    }
-    let mut columns: Vec<RawColumn> = columns.into_iter().map(RawColumn::Tokens).collect();
-    columns.push(RawColumn::TokenLists { offsets, tokens });
-    RawTable {
-        columns,
-        ..Default::default()
-    }
-}
-
-/// Item-tower raw table for the given raw item ids.
-fn item_table(ids: &[u32], genres: &HashMap<u32, Vec<u8>>) -> RawTable {
-    let mut offsets = vec![0];
-    let mut tokens = Vec::new();
-    for id in ids {
-        if let Some(g) = genres.get(id) {
-            tokens.extend(
-                g.split(|&b| b == b'|')
-                    .filter(|t| !t.is_empty())
-                    .map(|t| token_hash(GENRES_FIELD, t)),
-            );
-        }
-        offsets.push(tokens.len());
-    }
-    RawTable {
-        columns: vec![
-            RawColumn::Tokens(ids.iter().map(|&i| Some(item_token(i))).collect()),
-            RawColumn::TokenLists { offsets, tokens },
-        ],
-        ..Default::default()
-    }
-}
-
-/// Loads a retrieval source; other sources are an error naming the loader to use.
+/// Loads a retrieval source (any source that is an interaction log).
 pub fn load_retrieval(config: &DataConfig) -> Result<RetrievalData> {
-    match config {
-        DataConfig::Ml100kRetrieval(Ml100kRetrieval { root, history_len }) => {
-            let mut data = load_ml100k(&root.join("ml-100k"), *history_len)?;
-            data.description = format!(
-                "ml100k-retrieval: {} train examples, {} valid and {} test users, {} items; history up to {}",
-                data.train.num_rows,
-                data.valid.len(),
-                data.test.len(),
-                data.item_ids.len(),
-                history_len
-            );
-            tracing::info!("{}", data.description);
-            Ok(data)
+    let dataset = config.log_dataset().ok_or_else(|| {
+        DataError::Invalid(format!(
+            "'{}' is a ranking source; a two-tower model trains on an interaction log (interaction-log, ml100k-retrieval)",
+            config.source_name()
+        ))
+    })??;
+    let history_len = dataset.history_len;
+    let mut data = RetrievalData::new(dataset)?;
+    data.description = format!(
+        "{}: {} train examples, {} valid and {} test queries, {} items; history up to {}",
+        config.source_name(),
+        data.train.num_rows,
+        data.valid.len(),
+        data.test.len(),
+        data.item_ids.len(),
+        history_len
+    );
+    tracing::info!("{}", data.description);
+    Ok(data)
+}
+
+/// The queries of held-out positive `events`: (user row, item row), by
+/// user then time, leaving out an item the user already had in training
+/// (their train items are never recommended, so it could not be hit).
+pub fn held_out(dataset: &LogDataset, events: &[usize]) -> Vec<(u32, u32)> {
+    let (ev, split) = (&dataset.log.events, &dataset.split);
+    let mut ordered: Vec<usize> = events
+        .iter()
+        .copied()
+        .filter(|&e| !split.histories[ev.user[e] as usize].contains(&ev.item[e]))
+        .collect();
+    ordered.sort_by_key(|&e| (ev.user[e], ev.time[e]));
+    ordered
+        .into_iter()
+        .map(|e| (ev.user[e], ev.item[e]))
+        .collect()
+}
+
+/// One user-tower row as a raw table: a user the log knows or not (an
+/// unknown one gets empty, hence OOV, side features), and a history of
+/// corpus rows, oldest first, of which the last `history_len` are kept.
+/// Encode it with the user preprocessor (a [`RetrievalData`]'s or an
+/// artifact's).
+pub fn query_table(
+    dataset: &LogDataset,
+    user: &str,
+    history: &[u32],
+    history_len: usize,
+) -> Result<RawTable> {
+    let log = &dataset.log;
+    let schema = user_schema(log, history_len);
+    let mut rows = UserRows::new(log, &schema);
+    let mut cell = Vec::new();
+    dataset.history_cell(history, history_len, &mut cell);
+    rows.push(log.users.ids.row(user), user.as_bytes(), &cell)?;
+    rows.finish()
+}
+
+/// Builds user-tower rows: (user row or `None` for a user the log does not
+/// know, the id text, the history cell).
+struct UserRows<'a> {
+    log: &'a Interactions,
+    builder: ColumnsBuilder<'a>,
+}
+
+impl<'a> UserRows<'a> {
+    fn new(log: &'a Interactions, schema: &'a Schema) -> Self {
+        Self {
+            log,
+            builder: ColumnsBuilder::new(schema),
         }
-        other => Err(DataError::Invalid(format!(
-            "'{}' is a ranking source; a two-tower model trains on a retrieval source (ml100k-retrieval)",
-            other.source_name()
-        ))),
+    }
+
+    fn push(&mut self, user: Option<u32>, id: &[u8], history: &[u8]) -> Result<()> {
+        let users = &self.log.users;
+        let last = users.fields.len() + 1;
+        let cell = |f: usize| -> Option<&[u8]> {
+            Some(match f {
+                0 => id,
+                f if f == last => history,
+                f => user.map_or(&b""[..], |u| users.cell(f - 1, u)),
+            })
+        };
+        self.builder
+            .push_row(cell, |_| None, None)
+            .map_err(|(field, m)| DataError::malformed(&self.log.name, None, Some(&field), m))
+    }
+
+    fn finish(self) -> Result<RawTable> {
+        self.builder.finish(self.log.name.as_ref(), 0)
     }
 }
 
-fn load_ml100k(dir: &Path, history_len: usize) -> Result<RetrievalData> {
-    if history_len == 0 {
-        return Err(DataError::Invalid(
-            "history_len must be at least 1".to_owned(),
-        ));
+/// Item-tower rows for the given item rows.
+fn item_table(log: &Interactions, rows: &[u32]) -> Result<RawTable> {
+    let schema = item_side_schema(log);
+    let mut builder = ColumnsBuilder::new(&schema);
+    for &row in rows {
+        let cell = |f: usize| -> Option<&[u8]> {
+            Some(match f {
+                0 => log.items.ids.id(row).as_bytes(),
+                f => log.items.cell(f - 1, row),
+            })
+        };
+        builder
+            .push_row(cell, |_| None, None)
+            .map_err(|(field, m)| {
+                DataError::malformed(
+                    &log.name,
+                    None,
+                    Some(&field),
+                    format!("item '{}': {m}", log.items.ids.id(row)),
+                )
+            })?;
     }
-    let ml = read_movielens(dir, &dir.join("u.data"), &[], ReadOptions::default())?;
-    let profiles = read_users(&dir.join("u.user"))?;
-    let genres = read_items(&dir.join("u.item"))?;
-
-    // The corpus: every item of u.item, plus any rated item it lacks.
-    let mut item_ids: Vec<u32> = genres
-        .keys()
-        .copied()
-        .chain(ml.item.iter().copied())
-        .collect();
-    item_ids.sort_unstable();
-    item_ids.dedup();
-    let row_of: HashMap<u32, u32> = item_ids
-        .iter()
-        .enumerate()
-        .map(|(r, &i)| (i, r as u32))
-        .collect();
-
-    let split = leave_last_out(&ml.user, &ml.timestamp, &ml.item);
-    // Train rows per user in time order: the protocol's (timestamp, item) order.
-    let per_user = by_user_in_time_order(&split.train, &ml.user, &ml.timestamp, &ml.item);
-    let tokens: HashMap<u32, UserTokens> = ml
-        .user
-        .iter()
-        .map(|&u| (u, user_tokens(u, profiles.get(&u))))
-        .collect();
-
-    let mut train_rows = Vec::with_capacity(split.train.len());
-    let mut train_items = Vec::with_capacity(split.train.len());
-    let mut train_raw_items = Vec::with_capacity(split.train.len());
-    let mut train_histories = HashMap::new();
-    for (&u, rows) in &per_user {
-        let raw: Vec<u32> = rows.iter().map(|&r| ml.item[r]).collect();
-        for (j, &item) in raw.iter().enumerate() {
-            let start = j.saturating_sub(history_len);
-            train_rows.push((tokens[&u], raw[start..j].to_vec()));
-            train_items.push(row_of[&item]);
-            train_raw_items.push(item);
+    let mut table = builder.finish(log.name.as_ref(), 0)?;
+    if let Some(v) = &log.item_vectors {
+        let mut values = Vec::with_capacity(rows.len() * v.dim);
+        for &row in rows {
+            values.extend_from_slice(v.of(row));
         }
-        train_histories.insert(u, raw.iter().map(|i| row_of[i]).collect::<Vec<u32>>());
+        table
+            .columns
+            .push(RawColumn::Vectors { dim: v.dim, values });
     }
-    let train_raw = user_table(&train_rows, history_len);
-    let user_preprocessor = Preprocessor::fit(&user_schema(history_len), &train_raw)?;
-    let item_preprocessor =
-        Preprocessor::fit(&item_schema(), &item_table(&train_raw_items, &genres))?;
-    let mut item_counts = vec![0u64; item_ids.len()];
-    for &r in &train_items {
-        item_counts[r as usize] += 1;
-    }
-
-    let eval_split = |rows: &[usize]| -> Result<EvalSplit> {
-        let mut ordered = rows.to_vec();
-        ordered.sort_unstable_by_key(|&r| ml.user[r]);
-        let mut queries = Vec::with_capacity(ordered.len());
-        let mut out = EvalSplit::default();
-        for &r in &ordered {
-            let u = ml.user[r];
-            let seen = train_histories.get(&u).cloned().unwrap_or_default();
-            let history = seen.iter().map(|&c| item_ids[c as usize]).collect();
-            queries.push((tokens[&u], history));
-            let mut sorted = seen;
-            sorted.sort_unstable();
-            sorted.dedup();
-            out.users.push(u);
-            out.targets.push(row_of[&ml.item[r]]);
-            out.seen.push(sorted);
-        }
-        out.queries = user_preprocessor.transform(&user_table(&queries, history_len))?;
-        Ok(out)
-    };
-    let valid = eval_split(&split.valid)?;
-    let test = eval_split(&split.test)?;
-
-    Ok(RetrievalData {
-        user_layout: user_preprocessor.layout(),
-        item_layout: item_preprocessor.layout(),
-        items: item_preprocessor.transform(&item_table(&item_ids, &genres))?,
-        train: user_preprocessor.transform(&train_raw)?,
-        user_preprocessor,
-        item_preprocessor,
-        item_ids,
-        item_counts,
-        train_items,
-        valid,
-        test,
-        train_histories,
-        user_tokens: tokens,
-        history_len,
-        description: String::new(),
-    })
+    Ok(table)
 }
 
 impl RetrievalData {
-    /// Corpus row of a raw item id.
-    pub fn item_row(&self, raw_item: u32) -> Option<u32> {
-        self.item_ids
-            .binary_search(&raw_item)
-            .ok()
-            .map(|r| r as u32)
-    }
-
-    /// Whether the user appears in the ratings.
-    pub fn knows_user(&self, user: u32) -> bool {
-        self.user_tokens.contains_key(&user)
-    }
-
-    /// One query for the user tower as a raw table: a known or unknown user
-    /// (an unknown one gets OOV side features) and a history of raw item
-    /// ids, oldest first. Errors name an item that is not in the corpus.
-    /// Encode it with the user preprocessor (this one's, or an artifact's).
-    pub fn query_table(&self, user: u32, history: &[u32]) -> Result<RawTable> {
-        if let Some(bad) = history.iter().find(|&&i| self.item_row(i).is_none()) {
-            return Err(DataError::Invalid(format!(
-                "history item {bad} is not in the item corpus ({} items)",
-                self.item_ids.len()
-            )));
+    /// Builds every split of `dataset`, histories of up to its `history_len`.
+    pub fn new(dataset: LogDataset) -> Result<Self> {
+        let history_len = dataset.history_len;
+        if history_len == 0 {
+            return Err(DataError::Invalid(
+                "history_len must be at least 1".to_owned(),
+            ));
         }
-        let side = self
-            .user_tokens
-            .get(&user)
-            .copied()
-            .unwrap_or_else(|| user_tokens(user, None));
-        Ok(user_table(&[(side, history.to_vec())], self.history_len))
+        let (log, split) = (&dataset.log, &dataset.split);
+        let user_schema = user_schema(log, history_len);
+        let mut train_rows = UserRows::new(log, &user_schema);
+        let mut train_items = Vec::with_capacity(split.train.len());
+        let mut cell = Vec::new();
+        // Examples user by user, each user's in time order.
+        for (u, history) in split.histories.iter().enumerate() {
+            let id = log.users.ids.id(u as u32).as_bytes();
+            for (j, &item) in history.iter().enumerate() {
+                dataset.history_cell(&history[..j], history_len, &mut cell);
+                train_rows.push(Some(u as u32), id, &cell)?;
+                train_items.push(item);
+            }
+        }
+        let train_raw = train_rows.finish()?;
+        let user_preprocessor = Preprocessor::fit(&user_schema, &train_raw)?;
+        let item_preprocessor =
+            Preprocessor::fit(&item_schema(log), &item_table(log, &train_items)?)?;
+        let item_counts = {
+            let mut counts = vec![0u64; log.items.len()];
+            for &r in &train_items {
+                counts[r as usize] += 1;
+            }
+            counts
+        };
+
+        let mut eval_split = |events: &[usize]| -> Result<EvalSplit> {
+            let mut queries = UserRows::new(log, &user_schema);
+            let mut out = EvalSplit::default();
+            for (u, item) in held_out(&dataset, events) {
+                let history = &split.histories[u as usize];
+                dataset.history_cell(history, history_len, &mut cell);
+                queries.push(Some(u), log.users.ids.id(u).as_bytes(), &cell)?;
+                let mut seen = history.clone();
+                seen.sort_unstable();
+                seen.dedup();
+                out.users.push(u);
+                out.targets.push(item);
+                out.seen.push(seen);
+            }
+            if !out.users.is_empty() {
+                out.queries = user_preprocessor.transform(&queries.finish()?)?;
+            }
+            Ok(out)
+        };
+        let valid = eval_split(&split.valid)?;
+        let test = eval_split(&split.test)?;
+        let all_items: Vec<u32> = (0..log.items.len() as u32).collect();
+
+        Ok(Self {
+            user_layout: user_preprocessor.layout(),
+            item_layout: item_preprocessor.layout(),
+            items: item_preprocessor.transform(&item_table(log, &all_items)?)?,
+            train: user_preprocessor.transform(&train_raw)?,
+            item_ids: log.items.ids.ids().to_vec(),
+            user_preprocessor,
+            item_preprocessor,
+            item_counts,
+            train_items,
+            valid,
+            test,
+            history_len,
+            description: String::new(),
+            dataset,
+        })
+    }
+
+    /// Corpus row of an item id.
+    pub fn item_row(&self, item: &str) -> Option<u32> {
+        self.dataset.log.items.ids.row(item)
+    }
+
+    /// User row of a user id the log knows.
+    pub fn user_row(&self, user: &str) -> Option<u32> {
+        self.dataset.log.users.ids.row(user)
+    }
+
+    /// [`query_table`] with this data's log and history length.
+    pub fn query_table(&self, user: &str, history: &[u32]) -> Result<RawTable> {
+        query_table(&self.dataset, user, history, self.history_len)
+    }
+
+    /// The corpus rows of item ids; an id not in the corpus is an error naming it.
+    pub fn item_rows(&self, items: &[String]) -> Result<Vec<u32>> {
+        items
+            .iter()
+            .map(|i| {
+                self.item_row(i).ok_or_else(|| {
+                    DataError::Invalid(format!(
+                        "item '{i}' is not in the item corpus ({} items)",
+                        self.item_ids.len()
+                    ))
+                })
+            })
+            .collect()
     }
 
     /// [`RetrievalData::query_table`] encoded with this data's preprocessor.
-    pub fn encode_query(&self, user: u32, history: &[u32]) -> Result<EncodedData> {
+    pub fn encode_query(&self, user: &str, history: &[u32]) -> Result<EncodedData> {
         self.user_preprocessor
             .transform(&self.query_table(user, history)?)
     }
 
-    /// What `ember datasets ml100k-retrieval` prints.
+    /// A user's train history (corpus rows, oldest first); `None` for a
+    /// user the log does not know.
+    pub fn train_history(&self, user: &str) -> Option<&[u32]> {
+        self.user_row(user)
+            .map(|u| self.dataset.split.histories[u as usize].as_slice())
+    }
+
+    /// What `ember datasets` prints about it.
     pub fn describe(&self) -> String {
         let mut text = format!("{}\nuser tower fields:\n", self.description);
         let fields = |layout: &FeatureLayout, text: &mut String| {
@@ -357,6 +378,9 @@ impl RetrievalData {
                 text.push_str(&format!(
                     "  {f:<12} sequence, {card} ids, max length {len}\n"
                 ));
+            }
+            for (f, dim) in &layout.dense {
+                text.push_str(&format!("  {f:<12} dense vector, dimension {dim}\n"));
             }
         };
         fields(&self.user_layout, &mut text);
@@ -369,19 +393,13 @@ impl RetrievalData {
         ));
         text
     }
-
-    /// A user's train history as raw item ids, oldest first.
-    pub fn train_history(&self, user: u32) -> Option<Vec<u32>> {
-        self.train_histories
-            .get(&user)
-            .map(|rows| rows.iter().map(|&r| self.item_ids[r as usize]).collect())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::paths::shared_data_dir;
+    use crate::sources::Ml100kRetrieval;
 
     #[test]
     fn ml100k_retrieval_follows_the_protocol() {
@@ -409,23 +427,33 @@ mod tests {
             let seen = &d.test.seen[q];
             assert_eq!(
                 d.test.queries.sequences[0].lengths[q] as usize,
-                d.train_histories[&d.test.users[q]].len().min(50)
+                d.dataset.split.histories[d.test.users[q] as usize]
+                    .len()
+                    .min(50)
             );
             assert!(seen.windows(2).all(|w| w[0] < w[1]));
         }
         // The encoded query of a known user equals the test split's row.
-        let u = d.test.users[3];
-        let q = d.encode_query(u, &d.train_history(u).unwrap()).unwrap();
+        let u = d.dataset.log.users.ids.id(d.test.users[3]);
+        let q = d.encode_query(u, d.train_history(u).unwrap()).unwrap();
         assert_eq!(q.categorical, d.test.queries.take(&[3]).categorical);
         assert_eq!(
             q.sequences[0].ids,
             d.test.queries.take(&[3]).sequences[0].ids
         );
         // Unknown users get OOV side features; unknown items are an error.
-        let q = d.encode_query(999_999, &[1, 2]).unwrap();
+        let q = d.encode_query("999999", &[1, 2]).unwrap();
         assert!(q.categorical.iter().all(|&id| id == 0));
-        let err = d.encode_query(1, &[1, 123_456]).unwrap_err().to_string();
+        let err = d
+            .item_rows(&["1".into(), "123456".into()])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("123456"), "{err}");
+        // Rows follow the files' ascending ids.
+        assert_eq!(
+            (d.item_ids[0].as_str(), d.item_row("1682")),
+            ("1", Some(1681))
+        );
         assert!(load_retrieval(&crate::sources::FrappeCtr { root: "/x".into() }.into()).is_err());
     }
 }

@@ -10,6 +10,7 @@
 //! - more seen items than the index returns (`ef_search`): when filtering
 //!   them out leaves fewer than K, the query is answered by exact search.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -33,10 +34,12 @@ pub enum SearchMode {
 }
 
 /// One recommended item.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Recommendation {
-    /// The raw item id (as in the data files).
-    pub item: u32,
+    /// The item id (as in the data files).
+    pub item: String,
+    /// Its corpus row.
+    pub row: u32,
     /// Cosine of user and item vectors (the model's score times τ).
     pub score: f32,
 }
@@ -49,6 +52,8 @@ pub struct Retriever {
     pub data_config: DataConfig,
     pub preprocessors: TowerPreprocessors,
     pub corpus: Corpus,
+    /// Corpus row per item id.
+    item_rows: HashMap<String, u32>,
     pub user_tower: UserTower,
     pub items: VectorSet,
     /// `None` when loaded for exact search only.
@@ -68,6 +73,13 @@ impl Retriever {
             config: loaded.config,
             data_config: loaded.data,
             preprocessors: loaded.preprocessors,
+            item_rows: loaded
+                .corpus
+                .item_ids
+                .iter()
+                .enumerate()
+                .map(|(r, id)| (id.clone(), r as u32))
+                .collect(),
             corpus: loaded.corpus,
             user_tower: loaded.user_tower,
             items: loaded.items,
@@ -76,13 +88,9 @@ impl Retriever {
         })
     }
 
-    /// Corpus row of a raw item id.
-    pub fn item_row(&self, item: u32) -> Option<u32> {
-        self.corpus
-            .item_ids
-            .binary_search(&item)
-            .ok()
-            .map(|r| r as u32)
+    /// Corpus row of an item id.
+    pub fn item_row(&self, item: &str) -> Option<u32> {
+        self.item_rows.get(item).copied()
     }
 
     /// Encodes raw user-tower rows with the artifact's preprocessor.
@@ -143,18 +151,19 @@ impl Retriever {
         Ok(found
             .into_iter()
             .map(|n| Recommendation {
-                item: self.corpus.item_ids[n.id as usize],
+                item: self.corpus.item_ids[n.id as usize].clone(),
+                row: n.id,
                 score: n.score,
             })
             .collect())
     }
 
-    /// Top-`k` for one user-tower row whose history (raw item ids) is
+    /// Top-`k` for one user-tower row whose history (item ids) is
     /// `history`; the history's items are excluded from the answer.
     pub fn retrieve(
         &self,
         raw_query: &RawTable,
-        history: &[u32],
+        history: &[String],
         k: usize,
         mode: SearchMode,
     ) -> Result<Vec<Recommendation>> {
@@ -172,7 +181,7 @@ impl Retriever {
             );
         }
         let mut exclude: Vec<u32> = Vec::with_capacity(history.len());
-        for &item in history {
+        for item in history {
             exclude
                 .push(self.item_row(item).with_context(|| {
                     format!("history item {item} is not in the model's corpus")

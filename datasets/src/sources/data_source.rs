@@ -44,6 +44,13 @@ pub trait DataSource {
     /// format says why.
     fn read_for_prediction(&self, path: &Path, options: ReadOptions) -> Result<RawTable>;
 
+    /// The interaction log and split behind the source, for a source that
+    /// is one (two-tower training and the serving catalog read it); `None`
+    /// for a source of ranking rows only.
+    fn log_dataset(&self) -> Option<Result<crate::interactions::LogDataset>> {
+        None
+    }
+
     /// The paths it names, which
     /// [`DataConfig::resolve_paths`](crate::DataConfig::resolve_paths) makes
     /// relative to the config file.

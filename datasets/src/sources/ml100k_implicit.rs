@@ -1,4 +1,5 @@
-//! ml100k-implicit: MovieLens-100K as implicit feedback for rankers
+//! ml100k-implicit: MovieLens-100K as implicit feedback for rankers, the
+//! MovieLens preset of the interaction log's ranker rows
 //! ([`crate::implicit`]).
 
 use std::path::{Path, PathBuf};
@@ -8,12 +9,15 @@ use serde::{Deserialize, Serialize};
 use super::DataSource;
 use crate::error::Result;
 use crate::implicit::{
-    ImplicitOptions, implicit_schema, read_implicit_for_prediction, read_ml100k_implicit,
+    ImplicitOptions, LABEL, implicit_rows_for, implicit_schema, implicit_tables,
 };
+use crate::interactions::movielens::read_ml100k;
+use crate::interactions::{LogDataset, SplitConfig};
 use crate::paths::default_data_root;
 use crate::prepared::PreparedData;
 use crate::raw::RawTable;
 use crate::readers::ReadOptions;
+use crate::readers::movielens::read_movielens;
 
 /// ml100k-ctr's fields, ml100k-retrieval's leave-last-out split, every
 /// rating a positive beside sampled unrated items.
@@ -46,6 +50,13 @@ impl Default for Ml100kImplicit {
     }
 }
 
+impl Ml100kImplicit {
+    fn dataset(&self) -> Result<LogDataset> {
+        let log = read_ml100k(&self.root.join("ml-100k"))?;
+        LogDataset::new(log, &SplitConfig::LeaveLastOut, self.history_len)
+    }
+}
+
 impl DataSource for Ml100kImplicit {
     const NAME: &'static str = "ml100k-implicit";
     const DESCRIPTION: &'static str = "MovieLens-100K as implicit feedback for rankers: every rating a positive plus 4 sampled unrated items; leave-last-out, test = 1 held-out + 99 unrated per user";
@@ -65,15 +76,29 @@ impl DataSource for Ml100kImplicit {
             popularity_power: self.popularity_power,
             seed: self.seed,
         };
-        let splits =
-            read_ml100k_implicit(&self.root.join("ml-100k"), sampling, ReadOptions::default())?;
-        PreparedData::fit(&implicit_schema(self.history_len), splits)
+        let dataset = self.dataset()?;
+        let splits = implicit_tables(&dataset, sampling, LABEL)?;
+        PreparedData::fit(&implicit_schema(&dataset, self.history_len, LABEL), splits)
     }
 
     /// Scored pairs in the u.data layout (the rating is not a label here),
     /// with the users' train histories from the source's files.
     fn read_for_prediction(&self, path: &Path, options: ReadOptions) -> Result<RawTable> {
-        read_implicit_for_prediction(&self.root.join("ml-100k"), path, self.history_len, options)
+        let dir = self.root.join("ml-100k");
+        let read = read_movielens(&dir, path, &[], options)?;
+        let pairs: Vec<(String, String)> = read
+            .user
+            .iter()
+            .zip(&read.item)
+            .map(|(u, i)| (u.to_string(), i.to_string()))
+            .collect();
+        let mut table = implicit_rows_for(&self.dataset()?, &pairs, self.history_len)?;
+        table.skipped_rows = read.table.skipped_rows;
+        Ok(table)
+    }
+
+    fn log_dataset(&self) -> Option<Result<LogDataset>> {
+        Some(self.dataset())
     }
 
     fn paths_mut(&mut self) -> Vec<&mut PathBuf> {

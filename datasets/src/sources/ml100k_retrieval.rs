@@ -1,5 +1,6 @@
 //! ml100k-retrieval (PROTOCOLS.md): MovieLens-100K for two-tower retrieval,
-//! loaded with [`crate::retrieval::load_retrieval`], not as ranking splits.
+//! loaded with [`crate::retrieval::load_retrieval`], not as ranking splits:
+//! the MovieLens preset of the interaction log ([`read_ml100k`]).
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{DataConfig, DataSource};
 use crate::error::{DataError, Result};
+use crate::interactions::movielens::read_ml100k;
+use crate::interactions::{LogDataset, SplitConfig};
 use crate::paths::default_data_root;
 use crate::prepared::PreparedData;
 use crate::raw::RawTable;
@@ -54,6 +57,13 @@ impl DataSource for Ml100kRetrieval {
         Err(DataError::Invalid(
             "a retrieval model answers `ember retrieve`, not file scoring".to_owned(),
         ))
+    }
+
+    fn log_dataset(&self) -> Option<Result<LogDataset>> {
+        Some(
+            read_ml100k(&self.root.join("ml-100k"))
+                .and_then(|log| LogDataset::new(log, &SplitConfig::LeaveLastOut, self.history_len)),
+        )
     }
 
     fn paths_mut(&mut self) -> Vec<&mut PathBuf> {

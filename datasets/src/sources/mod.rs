@@ -56,6 +56,7 @@ register_data_sources! {
     ml100k_ctr::Ml100kCtr,
     ml100k_retrieval::Ml100kRetrieval,
     ml100k_implicit::Ml100kImplicit,
+    interaction_log::InteractionLog,
     synthetic_ctr::SyntheticCtr,
     criteo_synth::CriteoSynth,
     mmoe_synthetic::MmoeSynthetic,

@@ -87,6 +87,13 @@ macro_rules! register_data_sources {
                 }
             }
 
+            /// See [`DataSource::log_dataset`].
+            pub fn log_dataset(&self) -> Option<$crate::error::Result<$crate::interactions::LogDataset>> {
+                match self {
+                    $(Self::$source(source) => source.log_dataset(),)+
+                }
+            }
+
             /// See [`DataSource::paths_mut`].
             fn paths_mut(&mut self) -> Vec<&mut std::path::PathBuf> {
                 match self {

@@ -7,9 +7,12 @@
 //! - `mmoe_synthetic`: two regression tasks of controlled correlation
 //!   (PROTOCOLS.md mmoe-synthetic);
 //! - `click_conversion`: impressions → clicks → conversions with the true
-//!   CTR and CVR of every impression (ESMM's sample-selection bias).
+//!   CTR and CVR of every impression (ESMM's sample-selection bias);
+//! - `feed_log`: an interaction log written as files in a layout of its own
+//!   (the README's "Your own data" walkthrough).
 
 pub mod click_conversion;
 pub mod criteo_synth;
+pub mod feed_log;
 pub mod known_ctr;
 pub mod mmoe_synthetic;

@@ -22,9 +22,9 @@ pub struct PairEncoder {
 }
 
 impl PairEncoder {
-    /// Resolves every field of the model's schema to a catalog attribute;
-    /// a field the catalog cannot fill is an error naming it.
-    pub fn new(preprocessor: &Preprocessor) -> Result<Self> {
+    /// Resolves every field of the model's schema to a catalog cell; a
+    /// field the catalog cannot fill is an error naming it.
+    pub fn new(preprocessor: &Preprocessor, catalog: &Catalog) -> Result<Self> {
         let encoder = RowEncoder::new(preprocessor)?;
         if encoder.field_names().len() > MAX_FIELDS {
             bail!(
@@ -36,10 +36,10 @@ impl PairEncoder {
             .field_names()
             .iter()
             .map(|name| {
-                CellSource::by_name(name).ok_or_else(|| {
+                catalog.cell_source(name).ok_or_else(|| {
                     anyhow::anyhow!(
-                        "field '{name}' has no source in the catalog (known: {})",
-                        CellSource::NAMES.join(", ")
+                        "field '{name}' has no source in the catalog (its fields: {})",
+                        catalog.field_names().join(", ")
                     )
                 })
             })
@@ -51,8 +51,7 @@ impl PairEncoder {
         self.encoder.start(rows)
     }
 
-    /// Appends one row per item (corpus rows) for `user`. An unknown
-    /// profile leaves the side features empty (OOV), as the readers do.
+    /// Appends one row per item (item rows) for the user row `user`.
     pub fn push_pairs(
         &self,
         catalog: &Catalog,
@@ -60,26 +59,11 @@ impl PairEncoder {
         items: &[u32],
         out: &mut EncodedData,
     ) -> Result<()> {
-        let mut user_buf = [0u8; 10];
-        let user_text = decimal(user, &mut user_buf);
-        let profile = catalog.profile(user);
-        let side = |get: fn(&ember_datasets::readers::User) -> &[u8]| profile.map_or(&b""[..], get);
         let n = self.sources.len();
-        for &row in items {
-            let mut item_buf = [0u8; 10];
+        for &item in items {
             let mut cells: [&[u8]; MAX_FIELDS] = [b""; MAX_FIELDS];
-            let item_text = decimal(catalog.item_id(row), &mut item_buf);
-            for (cell, source) in cells.iter_mut().zip(&self.sources) {
-                *cell = match source {
-                    CellSource::UserId => user_text,
-                    CellSource::ItemId => item_text,
-                    CellSource::Age => side(|u| &u.age_bucket),
-                    CellSource::Gender => side(|u| &u.gender),
-                    CellSource::Occupation => side(|u| &u.occupation),
-                    CellSource::Zip => side(|u| &u.zip_first),
-                    CellSource::Genres => catalog.genre_bytes(row),
-                    CellSource::History => catalog.history_bytes(user),
-                };
+            for (cell, &source) in cells.iter_mut().zip(&self.sources) {
+                *cell = catalog.cell(source, user, item);
             }
             self.encoder.push_row(out, &cells[..n])?;
         }

@@ -7,7 +7,7 @@
 //! k = 10                      # items returned
 //!
 //! [catalog]                   # users, histories, item attributes
-//! root = "../shared/data"     # holds ml-100k/
+//! data = { source = "ml100k-retrieval", root = "../shared/data" }
 //!
 //! [[recall]]
 //! kind = "two_tower"          # | most_popular | co_occurrence
@@ -49,11 +49,13 @@ fn default_device() -> DeviceChoice {
     DeviceChoice::Cpu
 }
 
-/// `[catalog]`: the MovieLens-100K files users and items come from.
+/// `[catalog]`: the interaction log users and items come from (the
+/// `[data]` table of the models' run configs: `interaction-log`, or a
+/// preset such as `ml100k-retrieval`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CatalogConfig {
-    pub root: PathBuf,
+    pub data: ember_datasets::DataConfig,
     /// History length of the two-tower user encoder (as trained).
     #[serde(default = "default_history_len")]
     pub history_len: usize,

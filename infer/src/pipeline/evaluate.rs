@@ -35,21 +35,21 @@ pub fn evaluate_rerankers(
     k: usize,
     max_users: Option<usize>,
 ) -> Result<Vec<RerankerResult>> {
-    let test = &pipeline.catalog.retrieval.test;
+    let catalog = &pipeline.catalog;
+    let test = catalog.test_queries();
     let n = max_users.unwrap_or(test.len()).min(test.len());
     if n == 0 {
-        bail!("no test users");
+        bail!("no test queries");
     }
-    let catalog = &pipeline.catalog;
+    let users: Vec<u32> = test[..n].iter().map(|&(u, _)| u).collect();
     let mut lists: Vec<Vec<Vec<u32>>> = vec![Vec::with_capacity(n); rerankers.len()];
     let mut diversity: Vec<Vec<DiversityMetrics>> = vec![Vec::with_capacity(n); rerankers.len()];
     let mut rerank_seconds = vec![0f64; rerankers.len()];
     let d = pipeline.item_dim;
     let vector = |row: u32| &pipeline.item_vectors[row as usize * d..(row as usize + 1) * d];
-    for chunk in test.users[..n].chunks(64) {
+    for chunk in users.chunks(64) {
         for ranked in pipeline.rank(chunk)? {
-            let ranked = ranked.map_err(|e| anyhow::anyhow!("test user: {e}"))?;
-            let history = catalog.history(ranked.user).unwrap_or(&[]);
+            let history = catalog.history(ranked.user);
             let interests = main_interests(
                 history.iter().map(|&r| catalog.categories.of(r as usize)),
                 MAIN_INTERESTS,
@@ -72,7 +72,7 @@ pub fn evaluate_rerankers(
             }
         }
     }
-    let relevant: Vec<Vec<u32>> = test.targets[..n].iter().map(|&t| vec![t]).collect();
+    let relevant: Vec<Vec<u32>> = test[..n].iter().map(|&(_, t)| vec![t]).collect();
     Ok(rerankers
         .iter()
         .enumerate()

@@ -22,6 +22,8 @@ pub use config::{CatalogConfig, PipelineConfig, StageConfig};
 pub use recall::{RecallConfig, RecallSource};
 pub use scorer::ScoringModel;
 
+use ember_datasets::interactions::{id_text, id_texts};
+
 use crate::features::{Catalog, PairEncoder};
 use crate::rerank::{CandidateSet, Categories, RerankerConfig};
 
@@ -34,26 +36,28 @@ const RRF_K: f32 = 60.0;
 /// Why one request could not be answered (the others of its batch are).
 #[derive(Debug, Clone, PartialEq)]
 pub enum RequestError {
-    UnknownUser(u32),
-    UnknownItem(u32),
+    UnknownUser(String),
+    UnknownItem(String),
     Invalid(String),
 }
 
 impl std::fmt::Display for RequestError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RequestError::UnknownUser(u) => write!(f, "unknown user {u}"),
-            RequestError::UnknownItem(i) => write!(f, "unknown item {i}"),
+            RequestError::UnknownUser(u) => write!(f, "unknown user '{u}'"),
+            RequestError::UnknownItem(i) => write!(f, "unknown item '{i}'"),
             RequestError::Invalid(m) => f.write_str(m),
         }
     }
 }
 
-/// `POST /recommend` body.
+/// `POST /recommend` body. Ids are given as the data writes them, as a
+/// string or an integer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecommendRequest {
-    pub user: u32,
+    #[serde(deserialize_with = "id_text")]
+    pub user: String,
     /// Items wanted (default: the pipeline's `k`).
     #[serde(default)]
     pub k: Option<usize>,
@@ -63,19 +67,22 @@ pub struct RecommendRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScoreRequest {
-    pub user: u32,
-    pub items: Vec<u32>,
+    #[serde(deserialize_with = "id_text")]
+    pub user: String,
+    #[serde(deserialize_with = "id_texts")]
+    pub items: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScoredItem {
-    pub item: u32,
+    pub item: String,
     pub score: f32,
 }
 
-/// Candidates after the ranking stages, best first (corpus rows).
+/// Candidates after the ranking stages, best first (item rows).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ranked {
+    /// The user row.
     pub user: u32,
     pub rows: Vec<u32>,
     pub scores: Vec<f32>,
@@ -100,14 +107,18 @@ pub struct RankStage {
 }
 
 impl RankStage {
-    fn load(config: &StageConfig, device: ember_models::device::DeviceChoice) -> Result<Self> {
+    fn load(
+        config: &StageConfig,
+        catalog: &Catalog,
+        device: ember_models::device::DeviceChoice,
+    ) -> Result<Self> {
         let (model, pre) = ScoringModel::load(
             &config.artifact,
             device,
             config.fusion.as_deref(),
             config.fusion_form,
         )?;
-        let encoder = PairEncoder::new(&pre)
+        let encoder = PairEncoder::new(&pre, catalog)
             .with_context(|| format!("{}: features", config.artifact.display()))?;
         Ok(Self {
             model,
@@ -124,9 +135,9 @@ pub struct Pipeline {
     pub recall: Vec<RecallSource>,
     pub coarse: Option<RankStage>,
     pub fine: Option<RankStage>,
-    /// Unit item vectors per corpus row (`[items, item_dim]`): the two-tower
-    /// item vectors when a two-tower source is configured, else multi-hot
-    /// genre vectors.
+    /// Unit item vectors per item row (`[items, item_dim]`): the two-tower
+    /// item vectors when a two-tower source is configured, else the
+    /// catalog's (content vectors, or multi-hot categories).
     pub item_vectors: Vec<f32>,
     pub item_dim: usize,
 }
@@ -140,7 +151,7 @@ impl Pipeline {
 
     pub fn load(config: PipelineConfig) -> Result<Self> {
         config.validate()?;
-        let catalog = Catalog::load_ml100k(&config.catalog.root, config.catalog.history_len)?;
+        let catalog = Catalog::load(&config.catalog.data, config.catalog.history_len)?;
         let recall = config
             .recall
             .iter()
@@ -153,12 +164,12 @@ impl Pipeline {
         let coarse = config
             .coarse
             .as_ref()
-            .map(|c| RankStage::load(c, config.device).context("coarse"))
+            .map(|c| RankStage::load(c, &catalog, config.device).context("coarse"))
             .transpose()?;
         let fine = config
             .fine
             .as_ref()
-            .map(|c| RankStage::load(c, config.device).context("fine"))
+            .map(|c| RankStage::load(c, &catalog, config.device).context("fine"))
             .transpose()?;
         let (item_vectors, item_dim) = recall
             .iter()
@@ -168,12 +179,7 @@ impl Pipeline {
                 }
                 _ => None,
             })
-            .unwrap_or_else(|| {
-                (
-                    catalog.genre_vectors.clone(),
-                    crate::features::catalog::GENRES,
-                )
-            });
+            .unwrap_or_else(|| (catalog.item_vectors.clone(), catalog.vector_dim));
         Ok(Self {
             config,
             catalog,
@@ -189,11 +195,9 @@ impl Pipeline {
         &self.config.name
     }
 
-    /// Recall (all sources, merged by reciprocal rank), for one user.
-    fn recall_user(&self, user: u32) -> Result<std::result::Result<Ranked, RequestError>> {
-        let Some(history) = self.catalog.history(user) else {
-            return Ok(Err(RequestError::UnknownUser(user)));
-        };
+    /// Recall (all sources, merged by reciprocal rank), for one user row.
+    fn recall_user(&self, user: u32) -> Result<Ranked> {
+        let history = self.catalog.history(user);
         let mut seen = history.to_vec();
         seen.sort_unstable();
         seen.dedup();
@@ -211,12 +215,12 @@ impl Pipeline {
             }
         }
         fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        Ok(Ok(Ranked {
+        Ok(Ranked {
             user,
             recalled: fused.len(),
             rows: fused.iter().map(|&(r, _)| r).collect(),
             scores: fused.iter().map(|&(_, s)| s).collect(),
-        }))
+        })
     }
 
     /// Scores every list of `lists` with `stage` in one forward pass, then
@@ -248,15 +252,14 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Recall, coarse and fine ranking for a batch of users.
-    pub fn rank(&self, users: &[u32]) -> Result<Vec<std::result::Result<Ranked, RequestError>>> {
+    /// Recall, coarse and fine ranking for a batch of user rows.
+    pub fn rank(&self, users: &[u32]) -> Result<Vec<Ranked>> {
         let mut out = users
             .iter()
             .map(|&u| self.recall_user(u))
             .collect::<Result<Vec<_>>>()?;
         for stage in [&self.coarse, &self.fine].into_iter().flatten() {
-            let mut lists: Vec<&mut Ranked> =
-                out.iter_mut().filter_map(|r| r.as_mut().ok()).collect();
+            let mut lists: Vec<&mut Ranked> = out.iter_mut().collect();
             self.rank_stage(stage, &mut lists)?;
         }
         Ok(out)
@@ -301,27 +304,37 @@ impl Pipeline {
         &self,
         requests: &[RecommendRequest],
     ) -> Result<Vec<std::result::Result<Recommendation, RequestError>>> {
-        let users: Vec<u32> = requests.iter().map(|r| r.user).collect();
-        let ranked = self.rank(&users)?;
-        requests
+        let checked: Vec<std::result::Result<(u32, usize), RequestError>> = requests
             .iter()
-            .zip(ranked)
-            .map(|(request, ranked)| {
-                let k = request.k.unwrap_or(self.config.k);
+            .map(|r| {
+                let k = r.k.unwrap_or(self.config.k);
                 if k == 0 || k > MAX_K {
-                    return Ok(Err(RequestError::Invalid(format!(
+                    return Err(RequestError::Invalid(format!(
                         "k = {k}: must be in 1..={MAX_K}"
-                    ))));
+                    )));
                 }
-                let ranked = match ranked {
-                    Ok(r) => r,
+                let user = self
+                    .catalog
+                    .user_row(&r.user)
+                    .ok_or_else(|| RequestError::UnknownUser(r.user.clone()))?;
+                Ok((user, k))
+            })
+            .collect();
+        let users: Vec<u32> = checked.iter().flatten().map(|&(u, _)| u).collect();
+        let mut ranked = self.rank(&users)?.into_iter();
+        checked
+            .into_iter()
+            .map(|request| {
+                let (_, k) = match request {
+                    Ok(ok) => ok,
                     Err(e) => return Ok(Err(e)),
                 };
+                let ranked = ranked.next().expect("one ranked list per good request");
                 let items = self
                     .rerank(&ranked, &self.config.rerank, k)?
                     .into_iter()
                     .map(|(row, score)| ScoredItem {
-                        item: self.catalog.item_id(row),
+                        item: self.catalog.item_id(row).to_owned(),
                         score,
                     })
                     .collect();
@@ -355,35 +368,38 @@ impl Pipeline {
         let mut total = 0;
         for r in requests {
             let rows = self.check_score_request(r);
-            total += rows.as_ref().map_or(0, Vec::len);
+            total += rows.as_ref().map_or(0, |(_, items)| items.len());
             checked.push(rows);
         }
         let mut data = stage.encoder.start(total);
-        for (r, rows) in requests.iter().zip(&checked) {
-            if let Ok(rows) = rows {
-                stage
-                    .encoder
-                    .push_pairs(&self.catalog, r.user, rows, &mut data)?;
-            }
+        for (user, items) in checked.iter().flatten() {
+            stage
+                .encoder
+                .push_pairs(&self.catalog, *user, items, &mut data)?;
         }
         let scores = stage.model.score(&data);
         let mut offset = 0;
         Ok(checked
             .into_iter()
             .map(|rows| {
-                rows.map(|rows| {
-                    let s = scores[offset..offset + rows.len()].to_vec();
-                    offset += rows.len();
+                rows.map(|(_, items)| {
+                    let s = scores[offset..offset + items.len()].to_vec();
+                    offset += items.len();
                     s
                 })
             })
             .collect())
     }
 
-    fn check_score_request(&self, r: &ScoreRequest) -> std::result::Result<Vec<u32>, RequestError> {
-        if self.catalog.history(r.user).is_none() {
-            return Err(RequestError::UnknownUser(r.user));
-        }
+    /// The user row and item rows of a `/score` request.
+    fn check_score_request(
+        &self,
+        r: &ScoreRequest,
+    ) -> std::result::Result<(u32, Vec<u32>), RequestError> {
+        let user = self
+            .catalog
+            .user_row(&r.user)
+            .ok_or_else(|| RequestError::UnknownUser(r.user.clone()))?;
         if r.items.is_empty() || r.items.len() > 10 * MAX_K {
             return Err(RequestError::Invalid(format!(
                 "items: {} given, must be 1..={}",
@@ -391,9 +407,15 @@ impl Pipeline {
                 10 * MAX_K
             )));
         }
-        r.items
+        let items = r
+            .items
             .iter()
-            .map(|&i| self.catalog.item_row(i).ok_or(RequestError::UnknownItem(i)))
-            .collect()
+            .map(|i| {
+                self.catalog
+                    .item_row(i)
+                    .ok_or_else(|| RequestError::UnknownItem(i.clone()))
+            })
+            .collect::<std::result::Result<_, _>>()?;
+        Ok((user, items))
     }
 }

@@ -99,7 +99,7 @@ impl RecallSource {
                     SearchMode::Ann
                 };
                 let retriever = Retriever::load(artifact, device, mode)?;
-                if retriever.corpus.item_ids != catalog.retrieval.item_ids {
+                if retriever.corpus.item_ids != catalog.log().items.ids.ids() {
                     bail!(
                         "{}: its item corpus ({} items) is not the catalog's ({} items)",
                         artifact.display(),
@@ -148,9 +148,9 @@ impl RecallSource {
         }
     }
 
-    /// Up to `quota` unseen corpus rows for `user`, best first. `history`
-    /// is the user's history (corpus rows, oldest first), `seen` the same
-    /// rows sorted.
+    /// Up to `quota` unseen item rows for the user row `user`, best first.
+    /// `history` is the user's history (item rows, oldest first), `seen`
+    /// the same rows sorted.
     pub fn recall(
         &self,
         catalog: &Catalog,
@@ -165,14 +165,13 @@ impl RecallSource {
                 mode,
                 quota,
             } => {
-                let raw_history: Vec<u32> = history.iter().map(|&r| catalog.item_id(r)).collect();
-                let query = catalog.retrieval.query_table(user, &raw_history)?;
-                let encoded = retriever.encode(&query)?;
+                let encoded = retriever.encode(&catalog.query_table(user)?)?;
                 let vector = retriever.user_vectors(&encoded);
+                // The corpus is the catalog's item table (checked at load).
                 retriever
                     .search(&vector, *quota, seen, *mode)?
                     .into_iter()
-                    .filter_map(|r| catalog.item_row(r.item))
+                    .map(|r| r.row)
                     .collect()
             }
             RecallSource::MostPopular { order, quota } => {
@@ -203,7 +202,7 @@ impl RecallSource {
 /// positions apart; keeps each item's `keep` most frequent partners.
 fn co_occurrence(catalog: &Catalog, window: usize, keep: usize) -> Vec<Vec<(u32, u32)>> {
     let mut counts: Vec<HashMap<u32, u32>> = vec![HashMap::new(); catalog.num_items()];
-    for history in catalog.retrieval.train_histories.values() {
+    for history in catalog.histories() {
         for (i, &a) in history.iter().enumerate() {
             for &b in &history[i + 1..(i + 1 + window).min(history.len())] {
                 if a != b {

@@ -33,8 +33,10 @@ pub const INDEX: &str = "index.hnsw";
 /// `retrieval.json`: what maps vector rows back to items.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Corpus {
-    /// Raw item id of each vector row.
-    pub item_ids: Vec<u32>,
+    /// The item id of each vector row, as the data writes it (artifacts
+    /// written before ids were text hold integers, read as their text).
+    #[serde(deserialize_with = "ember_datasets::interactions::id_texts")]
+    pub item_ids: Vec<String>,
     /// Train positives of each row (the most-popular fallback).
     pub item_counts: Vec<u64>,
     pub item_layout: FeatureLayout,

@@ -17,7 +17,7 @@ use super::evaluate::{evaluate_most_popular, evaluate_vectors, index_recall};
 use super::export::export_retrieval;
 use super::loss::{pointwise_bce, sampled_softmax};
 use super::negatives::NegativeSource;
-use super::summary::RetrievalSummary;
+use super::summary::{ColdItemMetrics, RetrievalSummary};
 use crate::checkpoint::Optimizers;
 use crate::epoch::{EpochRecord, EpochStats};
 use crate::run_loop::{FitOptions, NoFamilyState, RunContext, TrainingFamily, train_epochs};
@@ -172,6 +172,22 @@ pub fn fit_retrieval(
     let popular_test = evaluate_most_popular(&data.test, &data.item_counts, &t.ks);
     tracing::info!(best_epoch = trained.best_epoch, test = %test, "test split");
     tracing::info!(test = %popular_test, "most-popular baseline");
+    let cold: Vec<usize> = (0..data.test.len())
+        .filter(|&q| data.item_counts[data.test.targets[q] as usize] == 0)
+        .collect();
+    let cold_test = if cold.is_empty() {
+        None
+    } else {
+        let split = data.test.subset(&cold);
+        let users = best.user_vectors(&split.queries, t.eval_batch_size, &run.device);
+        let cold = ColdItemMetrics {
+            queries: split.len(),
+            model: evaluate_vectors(&split, &users, &items, &t.ks)?,
+            popular: evaluate_most_popular(&split, &data.item_counts, &t.ks),
+        };
+        tracing::info!(queries = cold.queries, model = %cold.model, popular = %cold.popular, "cold items");
+        Some(cold)
+    };
     let mut summary = RetrievalSummary {
         name: config.common.name.clone(),
         model: "two_tower".into(),
@@ -183,6 +199,7 @@ pub fn fit_retrieval(
         popular_valid,
         popular_test,
         index_recall: None,
+        cold_test,
         train_seconds: trained.train_seconds,
         train_samples_per_second: trained.train_samples_per_second,
         artifact: run.artifact_dir(),
