@@ -1,10 +1,12 @@
-//! The `ember` command line: train, evaluate, predict, list datasets, demo,
-//! mixer, and serving (serve, bench-serving, load-test, eval-serving).
+//! The `ember` command line: train, evaluate, predict, list datasets, infer
+//! schema files, demo, mixer, and serving (serve, bench-serving, load-test,
+//! eval-serving).
 
 mod demo;
 mod malloc_tuning;
 mod mixer;
 mod retrieval;
+mod schema;
 mod serving;
 
 use std::path::PathBuf;
@@ -114,6 +116,11 @@ enum Command {
         /// Where the real data lives (default ../shared/data).
         #[arg(long)]
         root: Option<PathBuf>,
+    },
+    /// Schema files for CSV and Parquet data: `ember schema infer FILE`.
+    Schema {
+        #[command(subcommand)]
+        command: schema::SchemaCommand,
     },
     /// The RL mixer: which content type fills the next feed slot.
     Mixer {
@@ -421,6 +428,7 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Schema { command } => schema::run(command),
         Command::Mixer { command } => mixer::run(command),
         Command::Demo {
             device,

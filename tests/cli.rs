@@ -132,3 +132,79 @@ fn predict_reports_a_missing_artifact_clearly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not an ember artifact"), "{err}");
 }
+
+#[test]
+fn schema_infer_writes_a_schema_file_for_the_criteo_sample() {
+    let Some(root) = shared_data_dir() else {
+        return;
+    };
+    let sample = root.join("samples/deepctr/criteo_sample.txt");
+    let out = ember()
+        .args(["schema", "infer"])
+        .arg(&sample)
+        .args(["--label", "label"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("labels = [\"label\"]") && text.contains("from all 200 rows"),
+        "{text}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("criteo.toml");
+    let out = ember()
+        .args(["schema", "infer"])
+        .arg(&sample)
+        .args(["--label", "label", "--rows", "50", "--out"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(written.contains("from its first 50 rows of ~"), "{written}");
+    let spec = ember_datasets::readers::CsvSpec::from_file(&path).unwrap();
+    let numeric = spec
+        .schema
+        .fields
+        .iter()
+        .filter(|f| f.kind == ember_datasets::FieldKind::Numeric)
+        .count();
+    assert_eq!((numeric, spec.schema.fields.len()), (13, 39), "{written}");
+}
+
+#[test]
+fn schema_infer_names_the_file_and_line_of_bad_input() {
+    let mut ragged = tempfile::NamedTempFile::new().unwrap();
+    write!(ragged, "a,b,c\n1,2,3\n4,5\n").unwrap();
+    let ragged = ragged.path().display().to_string();
+    let mut good = tempfile::NamedTempFile::new().unwrap();
+    write!(good, "a,b,c\n1,2,3\n4,5,6\n").unwrap();
+    let good = good.path().display().to_string();
+    for (args, expected) in [
+        (vec!["/no/such/file.csv"], "/no/such/file.csv"),
+        (vec![ragged.as_str()], "line 3"),
+        (vec![good.as_str(), "--label", "click"], "field 'click'"),
+    ] {
+        let out = ember()
+            .args(["schema", "infer"])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(expected) && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
+}
