@@ -11,6 +11,9 @@ use std::sync::OnceLock;
 use ember_datasets::registry::{DataConfig, shared_data_dir};
 use ember_datasets::sources::Ml100kRetrieval;
 use ember_datasets::{RetrievalData, load_retrieval};
+use ember_infer::server::client::HttpClient;
+use ember_infer::server::metrics::sample;
+use ember_infer::server::{BackgroundServer, BatchingConfig, ServeOptions};
 use ember_infer::{Retriever, SearchMode};
 use ember_models::device::DeviceChoice;
 use ember_train::retrieval::RetrievalSummary;
@@ -186,6 +189,66 @@ fn ann_search_agrees_with_exact_search() {
     }
     let recall = hits as f64 / total as f64;
     assert!(recall >= 0.95, "ANN recall@10 vs exact {recall}");
+}
+
+#[test]
+fn the_index_serves_every_test_user_and_metrics_show_no_exact_fallback() {
+    let Some(t) = trained() else { return };
+    let root = shared_data_dir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // The serving preset's two-tower recall (quota 150 of 1,682 items, so
+    // most users have seen more items than the 200-wide search keeps) alone.
+    let pipeline = dir.path().join("two_tower.toml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "name = \"two_tower\"\nk = 10\n[catalog]\nroot = {root:?}\n\
+             [[recall]]\nkind = \"two_tower\"\nartifact = {:?}\nquota = 150\n\
+             [rerank]\nkind = \"none\"\n",
+            t.artifact
+        ),
+    )
+    .unwrap();
+    let server = BackgroundServer::load_and_start(ServeOptions {
+        pipeline,
+        overrides: Vec::new(),
+        addr: "127.0.0.1:0".parse().unwrap(),
+        batching: BatchingConfig::default(),
+    })
+    .unwrap();
+    let mut client = HttpClient::new(server.addr);
+    let mut metrics = || {
+        let (status, body) = client.request("GET", "/metrics", b"").unwrap();
+        assert_eq!(status, 200);
+        String::from_utf8(body).unwrap()
+    };
+    let searches = |text: &str| sample(text, "ember_ann_searches_total").unwrap();
+    let before = searches(&metrics());
+
+    let mut client = HttpClient::new(server.addr);
+    for &user in &t.data.test.users {
+        let body = format!("{{\"user\": {user}}}");
+        let (status, answer) = client
+            .request("POST", "/recommend", body.as_bytes())
+            .unwrap();
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+    }
+    let text = metrics();
+    // Other tests of this binary search too: at least one per user here.
+    let served = searches(&text) - before;
+    assert!(served >= t.data.test.users.len() as u64, "{served}\n{text}");
+    assert!(
+        sample(&text, "ember_ann_visited_total").unwrap() > 0,
+        "{text}"
+    );
+    // Every search in this process is a normal ml100k one, so none may
+    // have needed the exact scan.
+    assert_eq!(
+        sample(&text, "ember_ann_exact_fallbacks_total"),
+        Some(0),
+        "{text}"
+    );
+    server.stop().unwrap();
 }
 
 #[test]

@@ -2,8 +2,10 @@
 //!
 //! Retrieval scores an item by the inner product of unit-length user and
 //! item vectors (cosine). [`exact`] scans every item; [`HnswIndex`] is an
-//! HNSW graph (the `instant-distance` crate) that visits a few thousand.
-//! Both answer with [`Neighbour`]s, best first, so one measures the other.
+//! HNSW graph (built by the `instant-distance` crate, searched here) that
+//! visits a few thousand. Both answer with [`Neighbour`]s, best first, so
+//! one measures the other, and both can leave rows out (a user's seen
+//! items) without returning fewer results for it.
 //!
 //! Files written here carry a magic tag, a version, their shape and an XXH3
 //! checksum of the payload, so a truncated or corrupted file is reported as
@@ -12,11 +14,13 @@
 
 pub mod exact;
 pub mod format;
+mod graph;
 pub mod hnsw;
 pub mod synthetic;
 pub mod vectors;
 
 pub use exact::{exact_top_k, top_k_by};
+pub use graph::Found;
 pub use hnsw::{HnswIndex, HnswParams};
 pub use vectors::VectorSet;
 

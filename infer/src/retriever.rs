@@ -7,11 +7,16 @@
 //! Documented fallbacks (everything else is an error, never a panic):
 //! - an empty history: the history pools to zeros and the user's side
 //!   features alone place the user (a user with neither is an error);
-//! - more seen items than the index returns (`ef_search`): when filtering
-//!   them out leaves fewer than K, the query is answered by exact search.
+//! - fewer than K unseen items reachable in the HNSW graph: the index
+//!   search walks through seen items without counting them against its
+//!   width, so it comes back short only when the graph does not link
+//!   enough unseen items to where it enters; that query is answered by
+//!   exact search, and counted (`ember_ann_exact_fallbacks_total` in the
+//!   server's `/metrics`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use anyhow::{Context, Result, bail};
 use burn::prelude::*;
@@ -31,6 +36,56 @@ pub enum SearchMode {
     Ann,
     /// A scan of every item vector.
     Exact,
+}
+
+/// How this process's index searches went, for `/metrics`. Process-wide
+/// rather than per retriever: the server swaps pipelines (and with them
+/// retrievers) while it runs, and a Prometheus counter never goes back.
+pub static SEARCH_COUNTERS: SearchCounters = SearchCounters::new();
+
+/// See [`SEARCH_COUNTERS`].
+pub struct SearchCounters {
+    ann_searches: AtomicU64,
+    ann_visited: AtomicU64,
+    exact_fallbacks: AtomicU64,
+}
+
+/// A reading of [`SearchCounters`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchCounts {
+    /// Queries searched in the HNSW index.
+    pub ann_searches: u64,
+    /// Item vectors those searches compared with the query (their cost:
+    /// an exact scan compares every item).
+    pub ann_visited: u64,
+    /// Index searches that came back short and were answered by exact search.
+    pub exact_fallbacks: u64,
+}
+
+impl SearchCounters {
+    const fn new() -> Self {
+        Self {
+            ann_searches: AtomicU64::new(0),
+            ann_visited: AtomicU64::new(0),
+            exact_fallbacks: AtomicU64::new(0),
+        }
+    }
+
+    fn record(&self, visited: usize, fell_back: bool) {
+        self.ann_searches.fetch_add(1, Relaxed);
+        self.ann_visited.fetch_add(visited as u64, Relaxed);
+        if fell_back {
+            self.exact_fallbacks.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub fn read(&self) -> SearchCounts {
+        SearchCounts {
+            ann_searches: self.ann_searches.load(Relaxed),
+            ann_visited: self.ann_visited.load(Relaxed),
+            exact_fallbacks: self.exact_fallbacks.load(Relaxed),
+        }
+    }
 }
 
 /// One recommended item.
@@ -127,24 +182,22 @@ impl Retriever {
             (SearchMode::Exact, _) => exact_top_k(&self.items, user, k, is_excluded)?,
             (SearchMode::Ann, None) => bail!("no ANN index loaded (load with SearchMode::Ann)"),
             (SearchMode::Ann, Some(index)) => {
-                let mut hits: Vec<Neighbour> = index
-                    .search(user, k + exclude.len())?
-                    .into_iter()
-                    .filter(|n| !is_excluded(n.id))
-                    .collect();
+                let found = index.search_filtered(user, k, is_excluded)?;
                 let reachable = self.items.len().saturating_sub(exclude.len()).min(k);
-                if hits.len() < reachable {
-                    tracing::warn!(
-                        found = hits.len(),
+                let short = found.neighbours.len() < reachable;
+                SEARCH_COUNTERS.record(found.visited, short);
+                if short {
+                    // Counted, not a warning: the graph is what it is, and
+                    // the answer is still the right one.
+                    tracing::debug!(
+                        found = found.neighbours.len(),
                         k,
                         excluded = exclude.len(),
-                        ef_search = index.params().ef_search,
-                        "the index returned too few unseen items; answering by exact search"
+                        "the index reaches too few unseen items; answering by exact search"
                     );
                     exact_top_k(&self.items, user, k, is_excluded)?
                 } else {
-                    hits.truncate(k);
-                    hits
+                    found.neighbours
                 }
             }
         };

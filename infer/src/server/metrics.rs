@@ -1,11 +1,15 @@
 //! Server counters for `/metrics` (Prometheus text format): requests and
-//! responses by endpoint and status class, batches and their sizes, and a
-//! latency histogram per endpoint. Lock-free atomics: the hot path never
-//! waits on a metrics lock.
+//! responses by endpoint and status class, batches and their sizes, a
+//! latency histogram per endpoint, and the two-tower recall's index
+//! searches (`retriever::SEARCH_COUNTERS`): how many, the item vectors they
+//! compared, and how many fell back to exact search. Lock-free atomics: the
+//! hot path never waits on a metrics lock.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
+
+use crate::retriever::SEARCH_COUNTERS;
 
 /// Upper bounds of the latency buckets, in milliseconds.
 const BUCKETS_MS: [f64; 10] = [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0];
@@ -113,6 +117,45 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE ember_max_batch gauge");
         let _ = writeln!(out, "ember_max_batch {}", self.max_batch.load(Relaxed));
+        let ann = SEARCH_COUNTERS.read();
+        for (name, value) in [
+            ("ember_ann_searches_total", ann.ann_searches),
+            ("ember_ann_visited_total", ann.ann_visited),
+            ("ember_ann_exact_fallbacks_total", ann.exact_fallbacks),
+        ] {
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {value}");
+        }
         out
+    }
+}
+
+/// The value of the unlabelled sample `name` in exposition `text` (the
+/// line `name value`), for tests and tools that read `/metrics` back.
+pub fn sample(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_index_counters_are_rendered_as_prometheus_counters() {
+        let ann = SEARCH_COUNTERS.read();
+        let text = Metrics::default().render();
+        for (name, at_least) in [
+            ("ember_ann_searches_total", ann.ann_searches),
+            ("ember_ann_visited_total", ann.ann_visited),
+            ("ember_ann_exact_fallbacks_total", ann.exact_fallbacks),
+        ] {
+            assert!(text.contains(&format!("# TYPE {name} counter\n")), "{text}");
+            // Other tests of this binary may search meanwhile: never less.
+            let value = sample(&text, name).unwrap_or_else(|| panic!("no {name} in {text}"));
+            assert!(value >= at_least, "{name} {value} < {at_least}");
+        }
+        assert_eq!(sample(&text, "ember_batches_total"), Some(0));
+        assert_eq!(sample(&text, "ember_batches"), None);
     }
 }
