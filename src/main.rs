@@ -110,6 +110,19 @@ enum Command {
         #[arg(long, default_value = "auto")]
         device: DeviceChoice,
     },
+    /// Write every user's top-N unseen items from a two-tower model (a CSV
+    /// `user,item,rank`): the recall stage's candidates, which a ranker
+    /// source takes as hard negatives (`hard_negatives = "FILE"`).
+    Candidates {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long, default_value_t = 100)]
+        top: usize,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = "auto")]
+        device: DeviceChoice,
+    },
     /// List the built-in datasets, or describe one.
     Datasets {
         name: Option<String>,
@@ -353,6 +366,12 @@ fn run(cli: Cli) -> Result<()> {
             exact,
             device,
         } => retrieval::retrieve(&model, &user, history.as_deref(), k, exact, device),
+        Command::Candidates {
+            model,
+            top,
+            out,
+            device,
+        } => retrieval::candidates(&model, top, &out, device),
         Command::Datasets { name, root } => {
             let builtins = ember_datasets::registry::list_builtin();
             match name {

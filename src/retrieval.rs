@@ -82,3 +82,27 @@ pub fn retrieve(
     }
     Ok(())
 }
+
+/// `ember candidates`: every user's top `top` unseen items from a two-tower
+/// model, the hard negatives a ranker source reads (`hard_negatives`).
+pub fn candidates(model: &Path, top: usize, out: &Path, device: DeviceChoice) -> Result<()> {
+    use ember_datasets::FieldKind;
+    use ember_datasets::interactions::HISTORY;
+    let retriever = Retriever::load(model, device, SearchMode::Exact)?;
+    // The history length the user tower was trained with.
+    let history_len = retriever
+        .preprocessors
+        .user
+        .schema
+        .fields
+        .iter()
+        .find_map(|f| match (&f.kind, f.name == HISTORY) {
+            (FieldKind::Sequence { max_len, .. }, true) => Some(*max_len),
+            _ => None,
+        })
+        .context("the user tower has no history field")?;
+    let catalog = ember_infer::features::Catalog::load(&retriever.data_config, history_len)?;
+    let users = ember_infer::candidates::write_candidates(&retriever, &catalog, top, out)?;
+    println!("wrote {} ({users} users, top {top} each)", out.display());
+    Ok(())
+}

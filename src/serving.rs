@@ -9,7 +9,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use ember_infer::Pipeline;
 use ember_infer::bench::{self, BenchServingOptions};
-use ember_infer::pipeline::evaluate::{evaluate_rerankers, markdown_table};
+use ember_infer::pipeline::evaluate::{
+    StageResult, evaluate_rerankers, evaluate_stages, markdown_table, stage_table,
+};
 use ember_infer::rerank::{DppConfig, RerankerConfig, RulesConfig, SubmodularConfig};
 use ember_infer::server::client::{HttpClient, LoadTestOptions, LoadTestReport, run_load_test};
 use ember_infer::server::{BackgroundServer, BatchingConfig, ServeOptions};
@@ -132,7 +134,8 @@ pub struct LoadTestArgs {
     /// Share of malformed requests (of the second phase with `--pipeline`).
     #[arg(long, default_value_t = 0.1)]
     pub malformed: f64,
-    /// Users 1..=N and items 1..=M make the good requests (ml100k's sizes).
+    /// With `--addr`: users 1..=N and items 1..=M make the good requests
+    /// (ml100k's sizes). With `--pipeline` the catalog's ids do.
     #[arg(long, default_value_t = 943)]
     pub users: u32,
     #[arg(long, default_value_t = 1682)]
@@ -144,12 +147,27 @@ pub struct LoadTestArgs {
 }
 
 pub fn load_test(args: LoadTestArgs) -> Result<()> {
+    let (users, items): (Vec<String>, Vec<String>) = match &args.pipeline {
+        Some(path) => {
+            let config = ember_infer::pipeline::PipelineConfig::load(path, &[])?;
+            let catalog = ember_infer::features::Catalog::load(
+                &config.catalog.data,
+                config.catalog.history_len,
+            )?;
+            let log = catalog.log();
+            (log.users.ids.ids().to_vec(), log.items.ids.ids().to_vec())
+        }
+        None => (
+            (1..=args.users).map(|u| u.to_string()).collect(),
+            (1..=args.items).map(|i| i.to_string()).collect(),
+        ),
+    };
     let options = |malformed| LoadTestOptions {
         requests: args.requests,
         concurrency: args.concurrency,
         malformed,
-        users: (1..=args.users).collect(),
-        items: (1..=args.items).collect(),
+        users: users.clone(),
+        items: items.clone(),
         score_items: args.score_items,
         score_every: 5,
     };
@@ -242,16 +260,30 @@ pub fn eval_serving(args: EvalServingArgs) -> Result<()> {
         RerankerConfig::Rules(RulesConfig::default()),
     ));
     let started = std::time::Instant::now();
+    let stages = evaluate_stages(&pipeline, args.k, args.users)?;
+    let stages_md = stage_table(&stages, args.k);
+    println!("{stages_md}");
     let results = evaluate_rerankers(&pipeline, &rerankers, args.k, args.users)?;
-    let table = markdown_table(&results, args.k);
-    println!("{table}");
-    write_report(&args, &pipeline, &results, &table, started.elapsed())?;
+    let table = format!(
+        "{stages_md}\nAfter re-ranking (the fine ranker's list, or the last stage's):\n\n{}",
+        markdown_table(&results, args.k)
+    );
+    println!("{}", markdown_table(&results, args.k));
+    write_report(
+        &args,
+        &pipeline,
+        &stages,
+        &results,
+        &table,
+        started.elapsed(),
+    )?;
     Ok(())
 }
 
 fn write_report(
     args: &EvalServingArgs,
     pipeline: &Pipeline,
+    stages: &[StageResult],
     results: &[ember_infer::pipeline::evaluate::RerankerResult],
     table: &str,
     took: Duration,
@@ -260,18 +292,20 @@ fn write_report(
         .with_context(|| format!("creating {}", args.out.display()))?;
     let stem = ember_infer::server::version_name(&args.pipeline);
     let json_path = args.out.join(format!("{stem}.json"));
-    std::fs::write(&json_path, serde_json::to_string_pretty(results)?)
+    let json = serde_json::json!({ "stages": stages, "rerankers": results });
+    std::fs::write(&json_path, serde_json::to_string_pretty(&json)?)
         .with_context(|| format!("writing {}", json_path.display()))?;
     let md_path = args.out.join(format!("{stem}.md"));
     let config = toml::to_string_pretty(&pipeline.config).unwrap_or_default();
     let text = format!(
-        "# Serving pipeline on ml100k ({stem})\n\n\
-         `ember eval-serving --pipeline {}` ({} test users of the ml100k-retrieval protocol, \
+        "# Serving pipeline {stem} on {}\n\n\
+         `ember eval-serving --pipeline {}` ({} test queries of the catalog's log, \
          each user's train items excluded; {:.0} s).\n\n{table}\n\
-         Recall@K = HitRate@K (one held-out item per user). Diversity: mean over users of \
-         the genres shown, the entropy of the genre distribution, the intra-list distance \
+         Recall@K = HitRate@K (one held-out item per query). Diversity: mean over users of \
+         the categories shown, the entropy of the category distribution, the intra-list distance \
          (1 − cosine of the item vectors), the share of the user's {} most frequent history \
-         genres shown, and the share of items in them.\n\n## Pipeline\n\n```toml\n{config}```\n",
+         categories shown, and the share of items in them.\n\n## Pipeline\n\n```toml\n{config}```\n",
+        pipeline.config.catalog.data.source_name(),
         display(&args.pipeline),
         results.first().map_or(0, |_| {
             let queries = pipeline.catalog.test_queries().len();

@@ -359,10 +359,12 @@ fn every_preset_parses_as_a_run_config() {
     let mut multitask = 0;
     for dir in std::fs::read_dir(&root).unwrap() {
         let dir = dir.unwrap().path();
-        // schemas/ holds CSV schemas, mixer/ the RL mixer's own configs and
-        // serving/ pipelines (tests/serving.rs parses those).
+        // schemas/ holds CSV schemas, data/ shared [data] tables, mixer/ the
+        // RL mixer's own configs and serving/ pipelines (tests/serving.rs
+        // parses those).
         if !dir.is_dir()
             || dir.ends_with("schemas")
+            || dir.ends_with("data")
             || dir.ends_with("mixer")
             || dir.ends_with("serving")
         {

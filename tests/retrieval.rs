@@ -202,7 +202,7 @@ fn the_index_serves_every_test_user_and_metrics_show_no_exact_fallback() {
     std::fs::write(
         &pipeline,
         format!(
-            "name = \"two_tower\"\nk = 10\n[catalog]\nroot = {root:?}\n\
+            "name = \"two_tower\"\nk = 10\n[catalog]\ndata = {{ source = \"ml100k-retrieval\", root = {root:?} }}\n\
              [[recall]]\nkind = \"two_tower\"\nartifact = {:?}\nquota = 150\n\
              [rerank]\nkind = \"none\"\n",
             t.artifact
@@ -227,7 +227,7 @@ fn the_index_serves_every_test_user_and_metrics_show_no_exact_fallback() {
 
     let mut client = HttpClient::new(server.addr);
     for &user in &t.data.test.users {
-        let body = format!("{{\"user\": {user}}}");
+        let body = format!("{{\"user\": \"{}\"}}", t.data.user_id(user));
         let (status, answer) = client
             .request("POST", "/recommend", body.as_bytes())
             .unwrap();
@@ -254,14 +254,7 @@ fn the_index_serves_every_test_user_and_metrics_show_no_exact_fallback() {
 #[test]
 fn retrieve_answers_known_users_and_reports_bad_input_clearly() {
     let Some(t) = trained() else { return };
-    let user = t
-        .data
-        .dataset
-        .log
-        .users
-        .ids
-        .id(t.data.test.users[0])
-        .to_owned();
+    let user = t.data.user_id(t.data.test.users[0]).to_owned();
 
     let (ok, out, err) = retrieve(&t.artifact, &["--user", &user, "--k", "5"]);
     assert!(ok, "{err}");
@@ -349,14 +342,7 @@ fn damaged_index_and_vector_files_are_reported_not_panicked_on() {
     );
     assert!(text.contains("--exact"), "{text}");
     // Exact search does not need the index.
-    let user = t
-        .data
-        .dataset
-        .log
-        .users
-        .ids
-        .id(t.data.test.users[1])
-        .to_owned();
+    let user = t.data.user_id(t.data.test.users[1]).to_owned();
     let (ok, _, err) = retrieve(copy.path(), &["--user", &user]);
     assert!(
         !ok && err.contains("corrupt") && !err.contains("panicked"),

@@ -42,6 +42,7 @@ fn fixture() -> Option<&'static Fixture> {
                     history_len: 20,
                     popularity_power: 0.0,
                     seed: 3,
+                    ..Default::default()
                 }),
                 1,
                 dir.path(),
@@ -98,8 +99,8 @@ fn load_options(requests: usize, malformed: f64) -> LoadTestOptions {
         requests,
         concurrency: 16,
         malformed,
-        users: (1..=943).collect(),
-        items: (1..=1682).collect(),
+        users: (1..=943).map(|u: u32| u.to_string()).collect(),
+        items: (1..=1682).map(|i: u32| i.to_string()).collect(),
         score_items: 50,
         score_every: 5,
     }

@@ -38,7 +38,7 @@ use rand::distr::weighted::WeightedIndex;
 use rand::{Rng, SeedableRng, rngs::SmallRng};
 
 use crate::error::{DataError, Result};
-use crate::interactions::{HISTORY, ITEM_ID, LogDataset, USER_ID};
+use crate::interactions::{HISTORY, HardNegatives, ITEM_ID, LogDataset, USER_ID};
 use crate::raw::RawTable;
 use crate::readers::columns::ColumnsBuilder;
 use crate::schema::{FieldSpec, Schema};
@@ -80,16 +80,51 @@ pub fn implicit_schema(dataset: &LogDataset, history_len: usize, label: &str) ->
     }
 }
 
-/// The train, validation and test tables of `dataset`.
+/// Training negatives from the recall stage's candidates: `share` of each
+/// positive's negatives drawn uniformly from the user's candidates (never
+/// an item they had), the rest as without.
+#[derive(Debug, Clone, Copy)]
+pub struct HardSampling<'a> {
+    pub candidates: &'a HardNegatives,
+    pub share: f64,
+}
+
+/// The ranker splits of `dataset`, encoded with a preprocessor fitted on
+/// the training split.
+pub fn prepare_implicit(
+    dataset: &LogDataset,
+    sampling: ImplicitOptions,
+    hard: Option<HardSampling>,
+    label: &str,
+) -> Result<crate::prepared::PreparedData> {
+    let splits = implicit_tables(dataset, sampling, hard, label)?;
+    crate::prepared::PreparedData::fit(
+        &implicit_schema(dataset, sampling.history_len, label),
+        splits,
+    )
+}
+
+/// The train, validation and test tables of `dataset`; with `hard`, the
+/// training negatives come partly from the recall stage's candidates
+/// (validation and test keep their uniform negatives, so AUCs compare).
 pub fn implicit_tables(
     dataset: &LogDataset,
     sampling: ImplicitOptions,
+    hard: Option<HardSampling>,
     label: &str,
 ) -> Result<[RawTable; 3]> {
     let power = sampling.popularity_power;
     if !(0.0..=2.0).contains(&power) {
         return Err(DataError::Invalid(format!(
             "popularity_power = {power}: must be in [0, 2]"
+        )));
+    }
+    if let Some(h) = hard
+        && !(0.0..=1.0).contains(&h.share)
+    {
+        return Err(DataError::Invalid(format!(
+            "hard_share = {}: must be in [0, 1]",
+            h.share
         )));
     }
     let (log, split) = (&dataset.log, &dataset.split);
@@ -131,6 +166,20 @@ pub fn implicit_tables(
             let seen = &had[user as usize];
             let want = negatives.min(num_items - seen.len());
             drawn.clear();
+            if let Some(h) = hard.filter(|_| split_id == 0) {
+                let pool: Vec<u32> = h.candidates.by_user[user as usize]
+                    .iter()
+                    .copied()
+                    .filter(|i| !seen.contains(i))
+                    .collect();
+                let from_pool = ((want as f64 * h.share).round() as usize).min(pool.len());
+                while drawn.len() < from_pool {
+                    let item = pool[rng.random_range(0..pool.len())];
+                    if !drawn.contains(&item) {
+                        drawn.push(item);
+                    }
+                }
+            }
             while drawn.len() < want {
                 let item = if by_popularity {
                     rng.sample(&popular)
@@ -266,7 +315,7 @@ mod tests {
         dir: &std::path::Path,
         sampling: ImplicitOptions,
     ) -> Result<[RawTable; 3]> {
-        implicit_tables(&dataset(dir, sampling.history_len), sampling, LABEL)
+        implicit_tables(&dataset(dir, sampling.history_len), sampling, None, LABEL)
     }
 
     /// Field `field`'s ids as numbers (the raw table holds token hashes).

@@ -329,6 +329,11 @@ impl RetrievalData {
         self.dataset.log.items.ids.row(item)
     }
 
+    /// The id of a user row.
+    pub fn user_id(&self, row: u32) -> &str {
+        self.dataset.log.users.ids.id(row)
+    }
+
     /// User row of a user id the log knows.
     pub fn user_row(&self, user: &str) -> Option<u32> {
         self.dataset.log.users.ids.row(user)

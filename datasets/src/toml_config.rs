@@ -27,7 +27,7 @@ const MAX_INCLUDE_DEPTH: usize = 8;
 /// Replaces every table holding `from = "file.toml"` with that file's
 /// table, the table's other keys overriding the file's. Several configs
 /// then share one `[data]` table (a run's and a pipeline's catalog) instead
-/// of copies of it: `[data]` / `from = "configs/example-log/log.toml"` /
+/// of copies of it: `[data]` / `from = "configs/data/example-log.toml"` /
 /// `history_len = 20`. Like every path in a config, `from` is relative to
 /// the working directory.
 fn resolve_includes(value: &mut toml::Value, origin: &Path, depth: usize) -> Result<()> {

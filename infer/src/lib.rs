@@ -5,6 +5,7 @@
 //! server ([`server`]), and the RL mixer policy.
 
 pub mod bench;
+pub mod candidates;
 pub mod diversity;
 pub mod features;
 pub mod mixer;

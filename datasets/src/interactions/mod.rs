@@ -14,6 +14,7 @@
 //! in the events come after).
 
 pub mod files;
+pub mod hard_negatives;
 pub mod ids;
 pub mod log;
 pub mod movielens;
@@ -23,6 +24,7 @@ pub mod timestamps;
 pub mod vectors;
 
 pub use files::{EventsFile, LogFiles, SideFile, UnknownIds};
+pub use hard_negatives::HardNegatives;
 pub use ids::{IdSpace, id_text, id_texts};
 pub use log::{Events, Interactions, ItemVectors, SideTable};
 pub use split::{LogSplit, SplitConfig};

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Float32Type};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{DataError, Result};
+use crate::readers::parquet::open_parquet;
 
 /// Whether a path names a Parquet file (by extension).
 pub fn is_parquet(path: &Path) -> bool {
@@ -47,17 +47,7 @@ pub fn for_each_row(
         )
     };
     if is_parquet(path) {
-        let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
-        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-            .and_then(|b| b.with_batch_size(65_536).build())
-            .map_err(|e| {
-                DataError::malformed(
-                    path,
-                    None,
-                    None,
-                    format!("not a readable Parquet file: {e}"),
-                )
-            })?;
+        let reader = open_parquet(path)?;
         let mut base = 0u64;
         for batch in reader {
             let batch = batch.map_err(|e| DataError::malformed(path, None, None, e.to_string()))?;
@@ -152,17 +142,7 @@ pub fn for_each_vector(
             "a vector column needs a Parquet file (a list column); for a CSV item table give `item_vectors` (safetensors)",
         ));
     }
-    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.with_batch_size(65_536).build())
-        .map_err(|e| {
-            DataError::malformed(
-                path,
-                None,
-                None,
-                format!("not a readable Parquet file: {e}"),
-            )
-        })?;
+    let reader = open_parquet(path)?;
     let list_of_f32 = DataType::List(Arc::new(Field::new("item", DataType::Float32, true)));
     let mut base = 0u64;
     for batch in reader {

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float32Type};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
 use super::columns::{GROUP_HASH_FIELD, ReadOptions, split};
 use crate::error::{DataError, Result};
@@ -29,10 +29,11 @@ use crate::hashing::{int_token_hash, token_hash};
 use crate::raw::{RawColumn, RawTable};
 use crate::schema::{FieldKind, Schema};
 
-/// Reads the columns `schema` names from a Parquet file.
-pub fn read_parquet(path: &Path, schema: &Schema, options: ReadOptions) -> Result<RawTable> {
+/// Opens a Parquet file for reading in record batches of 65,536 rows; an
+/// unreadable file is an error naming it.
+pub fn open_parquet(path: &Path) -> Result<ParquetRecordBatchReader> {
     let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+    ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.with_batch_size(65_536).build())
         .map_err(|e| {
             DataError::malformed(
@@ -41,7 +42,12 @@ pub fn read_parquet(path: &Path, schema: &Schema, options: ReadOptions) -> Resul
                 None,
                 format!("not a readable Parquet file: {e}"),
             )
-        })?;
+        })
+}
+
+/// Reads the columns `schema` names from a Parquet file.
+pub fn read_parquet(path: &Path, schema: &Schema, options: ReadOptions) -> Result<RawTable> {
+    let reader = open_parquet(path)?;
     let mut columns: Vec<RawColumn> = schema
         .fields
         .iter()

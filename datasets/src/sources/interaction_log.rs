@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use super::DataSource;
 use crate::error::{DataError, Result};
-use crate::implicit::{ImplicitOptions, implicit_rows_for, implicit_schema, implicit_tables};
+use crate::implicit::{HardSampling, ImplicitOptions, implicit_rows_for, prepare_implicit};
 use crate::interactions::tables::for_each_row;
-use crate::interactions::{EventsFile, LogDataset, LogFiles, SideFile, SplitConfig, UnknownIds};
+use crate::interactions::{
+    EventsFile, HardNegatives, LogDataset, LogFiles, SideFile, SplitConfig, UnknownIds,
+};
 use crate::prepared::PreparedData;
 use crate::raw::RawTable;
 use crate::readers::ReadOptions;
@@ -28,6 +30,9 @@ fn default_eval_negatives() -> usize {
 fn default_seed() -> u64 {
     42
 }
+fn default_hard_share() -> f64 {
+    0.5
+}
 fn default_label() -> String {
     "positive".to_owned()
 }
@@ -36,11 +41,13 @@ fn default_label() -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InteractionLog {
-    pub events: EventsFile,
+    // Boxed: the file layouts are large, and every data config is the size
+    // of its largest source.
+    pub events: Box<EventsFile>,
     #[serde(default)]
-    pub users: Option<SideFile>,
+    pub users: Option<Box<SideFile>>,
     #[serde(default)]
-    pub items: Option<SideFile>,
+    pub items: Option<Box<SideFile>>,
     /// Item vectors in a safetensors file (`vectors` `[n, d]` and the ids;
     /// see `interactions::vectors`), when the item table has no vector column.
     #[serde(default)]
@@ -69,14 +76,20 @@ pub struct InteractionLog {
     /// Rankers: the label (task) name.
     #[serde(default = "default_label")]
     pub label: String,
+    /// Rankers: the recall stage's candidates per user (`ember candidates`),
+    /// from which `hard_share` of the training negatives are drawn.
+    #[serde(default)]
+    pub hard_negatives: Option<PathBuf>,
+    #[serde(default = "default_hard_share")]
+    pub hard_share: f64,
 }
 
 impl InteractionLog {
     fn dataset(&self) -> Result<LogDataset> {
         let log = LogFiles {
             events: &self.events,
-            users: self.users.as_ref(),
-            items: self.items.as_ref(),
+            users: self.users.as_deref(),
+            items: self.items.as_deref(),
             item_vectors: self.item_vectors.as_deref(),
             positives: &self.positives,
             unknown_ids: self.unknown_ids,
@@ -100,11 +113,16 @@ impl DataSource for InteractionLog {
             seed: self.seed,
         };
         let dataset = self.dataset()?;
-        let splits = implicit_tables(&dataset, sampling, &self.label)?;
-        PreparedData::fit(
-            &implicit_schema(&dataset, self.history_len, &self.label),
-            splits,
-        )
+        let candidates = self
+            .hard_negatives
+            .as_deref()
+            .map(|path| HardNegatives::read(path, &dataset.log))
+            .transpose()?;
+        let hard = candidates.as_ref().map(|candidates| HardSampling {
+            candidates,
+            share: self.hard_share,
+        });
+        prepare_implicit(&dataset, sampling, hard, &self.label)
     }
 
     /// (user, item) pairs to score, in the events file's layout (its user
@@ -137,6 +155,7 @@ impl DataSource for InteractionLog {
             paths.extend(side.schema.as_mut());
         }
         paths.extend(self.item_vectors.as_mut());
+        paths.extend(self.hard_negatives.as_mut());
         paths
     }
 }

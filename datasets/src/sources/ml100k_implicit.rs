@@ -8,11 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::DataSource;
 use crate::error::Result;
-use crate::implicit::{
-    ImplicitOptions, LABEL, implicit_rows_for, implicit_schema, implicit_tables,
-};
+use crate::implicit::{HardSampling, ImplicitOptions, LABEL, implicit_rows_for, prepare_implicit};
 use crate::interactions::movielens::read_ml100k;
-use crate::interactions::{LogDataset, SplitConfig};
+use crate::interactions::{HardNegatives, LogDataset, SplitConfig};
 use crate::paths::default_data_root;
 use crate::prepared::PreparedData;
 use crate::raw::RawTable;
@@ -35,6 +33,10 @@ pub struct Ml100kImplicit {
     /// Negatives ∝ (train count + 1)^this; 0 draws uniformly.
     pub popularity_power: f64,
     pub seed: u64,
+    /// The recall stage's candidates per user (`ember candidates`), from
+    /// which `hard_share` of the training negatives are drawn.
+    pub hard_negatives: Option<PathBuf>,
+    pub hard_share: f64,
 }
 
 impl Default for Ml100kImplicit {
@@ -46,6 +48,8 @@ impl Default for Ml100kImplicit {
             history_len: 20,
             popularity_power: 0.0,
             seed: 42,
+            hard_negatives: None,
+            hard_share: 0.5,
         }
     }
 }
@@ -77,8 +81,16 @@ impl DataSource for Ml100kImplicit {
             seed: self.seed,
         };
         let dataset = self.dataset()?;
-        let splits = implicit_tables(&dataset, sampling, LABEL)?;
-        PreparedData::fit(&implicit_schema(&dataset, self.history_len, LABEL), splits)
+        let candidates = self
+            .hard_negatives
+            .as_deref()
+            .map(|path| HardNegatives::read(path, &dataset.log))
+            .transpose()?;
+        let hard = candidates.as_ref().map(|candidates| HardSampling {
+            candidates,
+            share: self.hard_share,
+        });
+        prepare_implicit(&dataset, sampling, hard, LABEL)
     }
 
     /// Scored pairs in the u.data layout (the rating is not a label here),
@@ -102,6 +114,8 @@ impl DataSource for Ml100kImplicit {
     }
 
     fn paths_mut(&mut self) -> Vec<&mut PathBuf> {
-        vec![&mut self.root]
+        let mut paths = vec![&mut self.root];
+        paths.extend(self.hard_negatives.as_mut());
+        paths
     }
 }

@@ -3,7 +3,7 @@
 //! Training reads a file into a [`RawTable`](ember_datasets::RawTable) and
 //! encodes it column by column; serving has a few rows per request whose
 //! cells are already byte slices (a request's JSON, a catalog's attribute
-//! bytes, an integer formatted on the stack). [`RowEncoder::push_row`]
+//! bytes, an id as the data wrote it). [`RowEncoder::push_row`]
 //! hashes each cell exactly as the readers do (XXH3 of the trimmed bytes,
 //! seeded by the field index) and looks the hash up in the artifact's
 //! vocabulary, writing the id into the output columns: no `String`, no
@@ -181,23 +181,6 @@ impl RowEncoder {
     }
 }
 
-/// Decimal digits of `value`, written into `buf` (the readers hash ids as
-/// their decimal text).
-#[inline]
-pub fn decimal(value: u32, buf: &mut [u8; 10]) -> &[u8] {
-    let mut v = value;
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    &buf[i..]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,13 +243,5 @@ mod tests {
             }
         );
         assert!(encoder.push_row(&mut out, &[b"1"]).is_err());
-    }
-
-    #[test]
-    fn decimal_text() {
-        let mut buf = [0u8; 10];
-        assert_eq!(decimal(0, &mut buf), b"0");
-        assert_eq!(decimal(4_294_967_295, &mut buf), b"4294967295");
-        assert_eq!(decimal(1682, &mut buf), b"1682");
     }
 }

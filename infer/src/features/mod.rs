@@ -8,7 +8,7 @@ use anyhow::{Result, bail};
 use ember_datasets::{EncodedData, Preprocessor};
 
 pub use catalog::{Catalog, CellSource};
-pub use encoder::{RowEncoder, decimal};
+pub use encoder::RowEncoder;
 
 /// The most fields a (user, item) row may have: cells are gathered in a
 /// stack array of this size.

@@ -1,14 +1,16 @@
-//! Offline evaluation of a pipeline on the retrieval protocol's test users
-//! (PROTOCOLS.md ml100k-retrieval: each user's last rating is the target,
-//! their train items are never recommended): Recall@K and NDCG@K beside
-//! the diversity metrics, for several re-rankers over the same ranked
-//! candidates (recall and ranking run once per user).
+//! Offline evaluation of a pipeline on its catalog's test queries (each a
+//! held-out positive; the user's train items are never recommended; on
+//! ml100k the retrieval protocol of PROTOCOLS.md): Recall@K and NDCG@K
+//! after every stage ([`evaluate_stages`]: each recall source alone, the
+//! sources merged, + coarse, + fine), and beside the diversity metrics for
+//! several re-rankers over the same ranked candidates
+//! ([`evaluate_rerankers`]; recall and ranking run once per user).
 
 use anyhow::{Result, bail};
 use ember_models::metrics::RetrievalMetrics;
 use serde::Serialize;
 
-use super::Pipeline;
+use super::{Pipeline, Ranked};
 use crate::diversity::{DiversityMetrics, main_interests};
 use crate::rerank::RerankerConfig;
 
@@ -27,6 +29,100 @@ pub struct RerankerResult {
     pub rerank_ms: f64,
 }
 
+/// Recall@K and NDCG@K of the top `k` after one stage.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageResult {
+    pub stage: String,
+    pub recall: f64,
+    pub ndcg: f64,
+}
+
+/// The first `max_users` test queries (all when `None`): (user, item) rows.
+fn test_queries(pipeline: &Pipeline, max_users: Option<usize>) -> Result<Vec<(u32, u32)>> {
+    let mut test = pipeline.catalog.test_queries();
+    test.truncate(max_users.unwrap_or(test.len()));
+    if test.is_empty() {
+        bail!("no test queries");
+    }
+    Ok(test)
+}
+
+/// What each stage's top `k` is worth on the test queries, so every stage
+/// can be seen to earn its place: each recall source alone, all sources
+/// merged (reciprocal rank), then after the coarse and the fine ranker
+/// (re-ranking: [`evaluate_rerankers`]).
+pub fn evaluate_stages(
+    pipeline: &Pipeline,
+    k: usize,
+    max_users: Option<usize>,
+) -> Result<Vec<StageResult>> {
+    let catalog = &pipeline.catalog;
+    let test = test_queries(pipeline, max_users)?;
+    let users: Vec<u32> = test.iter().map(|&(u, _)| u).collect();
+    let mut names: Vec<String> = pipeline
+        .recall
+        .iter()
+        .map(|s| format!("recall: {} alone", s.name()))
+        .collect();
+    names.push("recall: all sources (RRF)".to_owned());
+    for (name, stage) in [("coarse", &pipeline.coarse), ("fine", &pipeline.fine)] {
+        if stage.is_some() {
+            names.push(format!("+ {name} ranker"));
+        }
+    }
+    let mut lists: Vec<Vec<Vec<u32>>> = vec![Vec::with_capacity(users.len()); names.len()];
+    let top = |rows: &[u32]| rows[..rows.len().min(k)].to_vec();
+    for chunk in users.chunks(64) {
+        for &u in chunk {
+            let history = catalog.history(u);
+            let mut seen = history.to_vec();
+            seen.sort_unstable();
+            seen.dedup();
+            for (j, source) in pipeline.recall.iter().enumerate() {
+                lists[j].push(top(&source.recall(catalog, u, history, &seen)?));
+            }
+        }
+        let mut ranked = chunk
+            .iter()
+            .map(|&u| pipeline.recall_user(u))
+            .collect::<Result<Vec<_>>>()?;
+        let mut next = pipeline.recall.len();
+        lists[next].extend(ranked.iter().map(|r| top(&r.rows)));
+        for stage in [&pipeline.coarse, &pipeline.fine].into_iter().flatten() {
+            let mut refs: Vec<&mut Ranked> = ranked.iter_mut().collect();
+            pipeline.rank_stage(stage, &mut refs)?;
+            next += 1;
+            lists[next].extend(ranked.iter().map(|r| top(&r.rows)));
+        }
+    }
+    let relevant: Vec<Vec<u32>> = test.iter().map(|&(_, t)| vec![t]).collect();
+    Ok(names
+        .into_iter()
+        .zip(&lists)
+        .map(|(stage, lists)| {
+            let m = RetrievalMetrics::of(lists, &relevant, &[k]);
+            let at = m.at_k(k).copied().unwrap_or_default();
+            StageResult {
+                stage,
+                recall: at.recall,
+                ndcg: at.ndcg,
+            }
+        })
+        .collect())
+}
+
+/// The stage results as a markdown table.
+pub fn stage_table(results: &[StageResult], k: usize) -> String {
+    let mut out = format!("| stage | Recall@{k} | NDCG@{k} |\n|---|---|---|\n");
+    for r in results {
+        out.push_str(&format!(
+            "| {} | {:.4} | {:.4} |\n",
+            r.stage, r.recall, r.ndcg
+        ));
+    }
+    out
+}
+
 /// Evaluates every `(name, re-ranker)` on the first `max_users` test users
 /// (all when `None`) at cut-off `k`.
 pub fn evaluate_rerankers(
@@ -36,12 +132,9 @@ pub fn evaluate_rerankers(
     max_users: Option<usize>,
 ) -> Result<Vec<RerankerResult>> {
     let catalog = &pipeline.catalog;
-    let test = catalog.test_queries();
-    let n = max_users.unwrap_or(test.len()).min(test.len());
-    if n == 0 {
-        bail!("no test queries");
-    }
-    let users: Vec<u32> = test[..n].iter().map(|&(u, _)| u).collect();
+    let test = test_queries(pipeline, max_users)?;
+    let n = test.len();
+    let users: Vec<u32> = test.iter().map(|&(u, _)| u).collect();
     let mut lists: Vec<Vec<Vec<u32>>> = vec![Vec::with_capacity(n); rerankers.len()];
     let mut diversity: Vec<Vec<DiversityMetrics>> = vec![Vec::with_capacity(n); rerankers.len()];
     let mut rerank_seconds = vec![0f64; rerankers.len()];
@@ -72,7 +165,7 @@ pub fn evaluate_rerankers(
             }
         }
     }
-    let relevant: Vec<Vec<u32>> = test[..n].iter().map(|&(_, t)| vec![t]).collect();
+    let relevant: Vec<Vec<u32>> = test.iter().map(|&(_, t)| vec![t]).collect();
     Ok(rerankers
         .iter()
         .enumerate()

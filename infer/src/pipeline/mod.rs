@@ -196,7 +196,7 @@ impl Pipeline {
     }
 
     /// Recall (all sources, merged by reciprocal rank), for one user row.
-    fn recall_user(&self, user: u32) -> Result<Ranked> {
+    pub(crate) fn recall_user(&self, user: u32) -> Result<Ranked> {
         let history = self.catalog.history(user);
         let mut seen = history.to_vec();
         seen.sort_unstable();
@@ -225,7 +225,7 @@ impl Pipeline {
 
     /// Scores every list of `lists` with `stage` in one forward pass, then
     /// sorts each by score and keeps the stage's quota.
-    fn rank_stage(&self, stage: &RankStage, lists: &mut [&mut Ranked]) -> Result<()> {
+    pub(crate) fn rank_stage(&self, stage: &RankStage, lists: &mut [&mut Ranked]) -> Result<()> {
         let total = lists.iter().map(|l| l.rows.len()).sum();
         let mut rows = stage.encoder.start(total);
         for list in lists.iter() {

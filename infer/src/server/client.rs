@@ -145,9 +145,9 @@ pub struct LoadTestOptions {
     pub concurrency: usize,
     /// Share of malformed requests, in [0, 1].
     pub malformed: f64,
-    /// Known users and items to build good requests from.
-    pub users: Vec<u32>,
-    pub items: Vec<u32>,
+    /// Known user and item ids to build good requests from.
+    pub users: Vec<String>,
+    pub items: Vec<String>,
     /// Items per `/score` request.
     pub score_items: usize,
     /// Every `score_every`-th good request is a `/score` (the rest `/recommend`).
@@ -209,7 +209,9 @@ impl std::fmt::Display for LoadTestReport {
 fn request_for(i: usize, options: &LoadTestOptions) -> (&'static str, String, bool) {
     // Exactly `malformed` of the requests, spread evenly.
     let bad = ((i + 1) as f64 * options.malformed).floor() > (i as f64 * options.malformed).floor();
-    let user = options.users[(i * 7919) % options.users.len()];
+    // Ids as JSON strings, as the data writes them.
+    let quote = |id: &str| serde_json::Value::String(id.to_owned()).to_string();
+    let user = quote(&options.users[(i * 7919) % options.users.len()]);
     if bad {
         let kind = (i as f64 * options.malformed).floor() as usize % 6;
         return match kind {
@@ -233,7 +235,7 @@ fn request_for(i: usize, options: &LoadTestOptions) -> (&'static str, String, bo
         let n = options.score_items.min(options.items.len()).max(1);
         let start = (i * 31) % options.items.len();
         let items: Vec<String> = (0..n)
-            .map(|j| options.items[(start + j) % options.items.len()].to_string())
+            .map(|j| quote(&options.items[(start + j) % options.items.len()]))
             .collect();
         return (
             "/score",
@@ -342,8 +344,8 @@ mod tests {
             requests: 1000,
             concurrency: 1,
             malformed: 0.1,
-            users: vec![1, 2],
-            items: vec![1, 2, 3],
+            users: vec!["1".into(), "2".into()],
+            items: vec!["1".into(), "2".into(), "3".into()],
             score_items: 2,
             score_every: 5,
         };

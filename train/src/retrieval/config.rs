@@ -55,6 +55,11 @@ pub struct RetrievalTrainConfig {
     /// Epochs without a better validation Recall@ks[0] before stopping.
     pub patience: usize,
     pub seed: u64,
+    /// Id dropout on the item tower (`crate::id_dropout`): item field name
+    /// → probability, e.g. `{ item_id = 0.2 }`. The OOV id then learns "an
+    /// item no training event named", and the tower to place items by
+    /// their attributes and content vector: what cold items need.
+    pub id_dropout: std::collections::BTreeMap<String, f64>,
 }
 
 impl Default for RetrievalTrainConfig {
@@ -72,6 +77,7 @@ impl Default for RetrievalTrainConfig {
             ks: vec![10, 50],
             patience: 3,
             seed: 42,
+            id_dropout: Default::default(),
         }
     }
 }

@@ -20,6 +20,7 @@ use super::negatives::NegativeSource;
 use super::summary::{ColdItemMetrics, RetrievalSummary};
 use crate::checkpoint::Optimizers;
 use crate::epoch::{EpochRecord, EpochStats};
+use crate::id_dropout::IdDropout;
 use crate::run_loop::{FitOptions, NoFamilyState, RunContext, TrainingFamily, train_epochs};
 
 /// What one retrieval epoch measured.
@@ -46,6 +47,8 @@ struct RetrievalTraining<'a> {
     config: &'a RetrievalRunConfig,
     data: &'a RetrievalData,
     negatives: NegativeSource,
+    /// Id dropout on the item tower's training rows.
+    item_dropout: Option<IdDropout>,
     optim: ModuleOptimizer,
     run: &'a RunContext,
 }
@@ -85,9 +88,14 @@ impl TrainingFamily for RetrievalTraining<'_> {
         let users = model
             .user
             .forward(&Batch::from_rows(&self.data.train, rows, device));
-        let vectors = model
-            .item
-            .forward(&Batch::from_rows(&self.data.items, &item_rows, device));
+        let item_batch = match &self.item_dropout {
+            Some(dropout) => {
+                let dropped = dropout.take(&self.data.items, &item_rows, rng);
+                Batch::from_rows(&dropped, &Vec::from_iter(0..item_rows.len()), device)
+            }
+            None => Batch::from_rows(&self.data.items, &item_rows, device),
+        };
+        let vectors = model.item.forward(&item_batch);
         let scores = TwoTower::scores(users, vectors, self.config.model.temperature);
         let loss = match t.loss {
             RetrievalLoss::Softmax => sampled_softmax(scores, &masks, t.logq),
@@ -147,6 +155,7 @@ pub fn fit_retrieval(
         config,
         data,
         negatives: NegativeSource::new(t.sampler, &data.item_counts)?,
+        item_dropout: IdDropout::new(&data.item_layout, &t.id_dropout)?,
         optim: AdamConfig::new().with_epsilon(t.epsilon).init(),
         run: &run,
     };
