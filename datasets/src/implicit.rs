@@ -61,8 +61,12 @@ pub struct ImplicitOptions {
 }
 
 /// `user_id`, `item_id`, the side tables' fields, `history` unless
-/// `history_len` is 0, and the one label `label`; gAUC groups by user.
-pub fn implicit_schema(dataset: &LogDataset, history_len: usize, label: &str) -> Schema {
+/// `history_len` is 0, and the labels `labels`; gAUC groups by user.
+pub fn implicit_schema<L: AsRef<str>>(
+    dataset: &LogDataset,
+    history_len: usize,
+    labels: &[L],
+) -> Schema {
     let log = &dataset.log;
     let mut fields = vec![
         FieldSpec::categorical(USER_ID),
@@ -75,7 +79,7 @@ pub fn implicit_schema(dataset: &LogDataset, history_len: usize, label: &str) ->
     }
     Schema {
         fields,
-        labels: vec![label.to_owned()],
+        labels: labels.iter().map(|l| l.as_ref().to_owned()).collect(),
         group_by: Some(USER_ID.to_owned()),
     }
 }
@@ -99,7 +103,7 @@ pub fn prepare_implicit(
 ) -> Result<crate::prepared::PreparedData> {
     let splits = implicit_tables(dataset, sampling, hard, label)?;
     crate::prepared::PreparedData::fit(
-        &implicit_schema(dataset, sampling.history_len, label),
+        &implicit_schema(dataset, sampling.history_len, &[label]),
         splits,
     )
 }
@@ -138,7 +142,7 @@ pub fn implicit_tables(
     let popular = WeightedIndex::new(counts.iter().map(|&c| ((c + 1) as f64).powf(power)))
         .map_err(|e| DataError::Invalid(format!("negative sampling: {e}")))?;
 
-    let schema = implicit_schema(dataset, sampling.history_len, label);
+    let schema = implicit_schema(dataset, sampling.history_len, &[label]);
     let mut history = Vec::new();
     let mut drawn: Vec<u32> = Vec::new();
     // Each split draws from its own seeded stream, so the evaluation
@@ -219,8 +223,7 @@ pub fn implicit_rows_for(
     history_len: usize,
 ) -> Result<RawTable> {
     let log = &dataset.log;
-    let mut schema = implicit_schema(dataset, history_len, "");
-    schema.labels.clear();
+    let schema = implicit_schema::<&str>(dataset, history_len, &[]);
     let mut out = PairRows::new(dataset, &schema);
     let mut history = Vec::new();
     for (user, item) in pairs {
@@ -228,26 +231,26 @@ pub fn implicit_rows_for(
         let items = row.map_or(&[][..], |u| dataset.split.histories[u as usize].as_slice());
         dataset.history_cell(items, history_len, &mut history);
         let item_row = log.items.ids.row(item);
-        out.pushed(row, user, item_row, item, &history, b"")?;
+        out.pushed(row, user, item_row, item, &history, &[])?;
     }
     out.finish()
 }
 
 /// Rows of the implicit schema built from (user, item) pairs.
-struct PairRows<'a> {
+pub(crate) struct PairRows<'a> {
     builder: ColumnsBuilder<'a>,
     dataset: &'a LogDataset,
 }
 
 impl<'a> PairRows<'a> {
-    fn new(dataset: &'a LogDataset, schema: &'a Schema) -> Self {
+    pub(crate) fn new(dataset: &'a LogDataset, schema: &'a Schema) -> Self {
         Self {
             builder: ColumnsBuilder::new(schema),
             dataset,
         }
     }
 
-    /// A row of a known item.
+    /// A row of a known item with the one label `label`.
     fn push(
         &mut self,
         user: Option<u32>,
@@ -256,9 +259,21 @@ impl<'a> PairRows<'a> {
         history: &[u8],
         label: &[u8],
     ) -> Result<()> {
+        self.push_labels(user, user_id, item, history, &[label])
+    }
+
+    /// A row of a known item with one label per task.
+    pub(crate) fn push_labels(
+        &mut self,
+        user: Option<u32>,
+        user_id: &str,
+        item: Option<u32>,
+        history: &[u8],
+        labels: &[&[u8]],
+    ) -> Result<()> {
         let log = &self.dataset.log;
         let item_id = item.map_or("", |i| log.items.ids.id(i));
-        self.pushed(user, user_id, item, item_id, history, label)
+        self.pushed(user, user_id, item, item_id, history, labels)
     }
 
     /// A row; a `None` row is an id the log does not know (no side cells).
@@ -269,7 +284,7 @@ impl<'a> PairRows<'a> {
         item: Option<u32>,
         item_id: &str,
         history: &[u8],
-        label: &[u8],
+        labels: &[&[u8]],
     ) -> Result<()> {
         let log = &self.dataset.log;
         let (nu, ni) = (log.users.fields.len(), log.items.fields.len());
@@ -283,13 +298,13 @@ impl<'a> PairRows<'a> {
             })
         };
         self.builder
-            .push_row(cell, |_| Some(label), Some(user_id.as_bytes()))
+            .push_row(cell, |t| labels.get(t).copied(), Some(user_id.as_bytes()))
             .map_err(|(field, message)| {
                 DataError::malformed(&log.name, None, Some(&field), message)
             })
     }
 
-    fn finish(self) -> Result<RawTable> {
+    pub(crate) fn finish(self) -> Result<RawTable> {
         self.builder.finish(self.dataset.log.name.as_ref(), 0)
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod encoded;
 pub mod error;
+pub mod event_labels;
 pub mod hashing;
 pub mod implicit;
 pub mod interactions;

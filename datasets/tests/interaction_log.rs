@@ -314,3 +314,43 @@ fn hard_negatives_come_from_the_recall_candidates_at_their_share() {
     );
     assert!(ember_datasets::registry::load(&source(1.5)).is_err());
 }
+
+#[test]
+fn event_types_become_the_tasks_of_a_multi_task_ranker() {
+    // Impressions, clicks and likes: each shown pair a row, a label per type.
+    let events = "\
+when,kind,thing,who
+2024-03-01T10:00:00Z,view,a,alice
+2024-03-01T10:00:05Z,click,a,alice
+2024-03-01T10:00:30Z,like,a,alice
+2024-03-01T11:00:00Z,view,b,alice
+2024-03-02T10:00:00Z,view,c,alice
+2024-03-02T10:00:09Z,click,c,alice
+2024-03-03T10:00:00Z,view,d,alice
+2024-03-03T10:00:01Z,click,d,alice
+2024-03-04T10:00:00Z,view,b,bob
+2024-03-04T10:00:03Z,click,b,bob
+2024-03-04T12:00:00Z,view,c,bob
+";
+    let dir = setup(events, USERS, &good_vectors());
+    let split = "split = { kind = \"time\", valid_from = \"2024-03-02\", test_from = \"2024-03-03\" }\n\
+                 tasks = [\"click\", \"like\"]";
+    let data = ember_datasets::registry::load(&config(dir.path(), split)).unwrap();
+    assert_eq!(data.layout.tasks, ["click", "like"]);
+    // Train: alice's a (clicked, liked) and b (shown only), by first time.
+    assert_eq!(data.train.num_rows, 2);
+    assert_eq!(data.train.labels, [1.0, 1.0, 0.0, 0.0]);
+    // Validation: alice's c, clicked. Test: alice's d, clicked; bob has no
+    // train positive, so his pairs are left out.
+    assert_eq!(data.valid.labels, [1.0, 0.0]);
+    assert_eq!(data.test.labels, [1.0, 0.0]);
+    // A task naming no event type is an error naming the types.
+    let bad = "tasks = [\"share\"]";
+    let err = ember_datasets::registry::load(&config(dir.path(), bad))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("'share'") && err.contains("view, click, like"),
+        "{err}"
+    );
+}

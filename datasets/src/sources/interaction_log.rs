@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use super::DataSource;
 use crate::error::{DataError, Result};
-use crate::implicit::{HardSampling, ImplicitOptions, implicit_rows_for, prepare_implicit};
+use crate::event_labels::event_label_tables;
+use crate::implicit::{
+    HardSampling, ImplicitOptions, implicit_rows_for, implicit_schema, prepare_implicit,
+};
 use crate::interactions::tables::for_each_row;
 use crate::interactions::{
     EventsFile, HardNegatives, LogDataset, LogFiles, SideFile, SplitConfig, UnknownIds,
@@ -76,6 +79,12 @@ pub struct InteractionLog {
     /// Rankers: the label (task) name.
     #[serde(default = "default_label")]
     pub label: String,
+    /// Multi-task rankers: one task per event type named here. Rows are
+    /// then the (user, item) pairs the log shows, each task 1 when the
+    /// pair has an event of its type (`event_labels`), instead of
+    /// positives beside sampled negatives.
+    #[serde(default)]
+    pub tasks: Vec<String>,
     /// Rankers: the recall stage's candidates per user (`ember candidates`),
     /// from which `hard_share` of the training negatives are drawn.
     #[serde(default)]
@@ -103,8 +112,17 @@ impl DataSource for InteractionLog {
     const NAME: &'static str = "interaction-log";
     const DESCRIPTION: &'static str = "your own log: events + user and item tables (CSV or Parquet) + item vectors; two-tower, rankers and the serving catalog from one config";
 
-    /// Ranker rows: positives and sampled negatives (see `implicit`).
+    /// Ranker rows: positives and sampled negatives (see `implicit`), or
+    /// with `tasks` one row per shown pair with a label per event type.
     fn load(&self) -> Result<PreparedData> {
+        if !self.tasks.is_empty() {
+            let dataset = self.dataset()?;
+            let splits = event_label_tables(&dataset, &self.split, &self.tasks, self.history_len)?;
+            return PreparedData::fit(
+                &implicit_schema(&dataset, self.history_len, &self.tasks),
+                splits,
+            );
+        }
         let sampling = ImplicitOptions {
             negatives: self.negatives,
             eval_negatives: self.eval_negatives,
