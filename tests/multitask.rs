@@ -465,6 +465,7 @@ fn a_multitask_artifact_scores_serving_rows_with_fusion_weights() {
         root: root.clone(),
         labels: vec![RatingLabel::AtLeast4, RatingLabel::Equals5],
         id_min_count: 1,
+        ..Default::default()
     });
     let tasks = vec![TaskSpec::binary("like"), TaskSpec::binary("love")];
     let mut c = config(

@@ -17,6 +17,7 @@ fn main() {
             root: root.clone(),
             labels: vec![ember_datasets::readers::RatingLabel::AtLeast4],
             id_min_count: 1,
+            ..Default::default()
         }),
     ] {
         let start = Instant::now();

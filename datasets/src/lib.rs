@@ -22,6 +22,7 @@ pub mod schema_infer;
 pub mod simulator;
 pub mod sources;
 pub mod splits;
+pub mod stats;
 pub mod synthetic;
 pub mod toml_config;
 pub mod vocab;

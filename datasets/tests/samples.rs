@@ -169,6 +169,7 @@ fn protocol_datasets_load_fast_with_the_documented_sizes() {
             ember_datasets::readers::RatingLabel::Equals5,
         ],
         id_min_count: 1,
+        ..Default::default()
     });
     let m = load(&config).unwrap();
     let ml_time = start.elapsed();
