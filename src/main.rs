@@ -5,6 +5,7 @@
 mod demo;
 mod malloc_tuning;
 mod mixer;
+mod online;
 mod retrieval;
 mod schema;
 mod serving;
@@ -66,6 +67,13 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// Train on a time-ordered stream of events (a file, or a directory that
+    /// receives files): each batch once, scored before it is trained on
+    /// (progressive validation per window), versions exported as it goes.
+    Online(online::OnlineArgs),
+    /// Write a stream of impressions whose true click probabilities drift
+    /// over time, as numbered CSV files (the input of configs/online/).
+    ExampleStream(online::ExampleStreamArgs),
     /// Evaluate an exported model (ranking or multi-task) on the test split
     /// of the data it was trained on.
     Eval {
@@ -447,6 +455,8 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Online(args) => online::online(args),
+        Command::ExampleStream(args) => online::example_stream(args),
         Command::Schema { command } => schema::run(command),
         Command::Mixer { command } => mixer::run(command),
         Command::Demo {

@@ -10,6 +10,8 @@ pub mod event_labels;
 pub mod hashing;
 pub mod implicit;
 pub mod interactions;
+pub mod open_encoder;
+pub mod open_vocab;
 pub mod paths;
 pub mod prepared;
 pub mod preprocess;

@@ -38,28 +38,43 @@ use serde::{Deserialize, Serialize};
 /// Maps the tokens of one field to ids `1..cardinality`; id 0 is OOV.
 ///
 /// Built from counts with a minimum count; ids are assigned by descending
-/// count, ties by hash, so the same data always gives the same ids.
+/// count, ties by hash, so the same data always gives the same ids. A
+/// snapshot of an open vocabulary ([`crate::open_vocab`]) may leave ids
+/// unassigned (rows freed by eviction) and has its table's full size.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(from = "SerialVocab", into = "SerialVocab")]
 pub struct Vocabulary {
     ids: IdMap<u32>,
+    /// The largest id the table has room for (`cardinality − 1`).
+    capacity: usize,
 }
 
-/// The stored form: tokens in id order (id = position + 1).
+/// The stored form: tokens in id order (id = position + 1), or, for a
+/// vocabulary with unassigned ids, each token's id and the table size.
 #[derive(Serialize, Deserialize)]
 struct SerialVocab {
     tokens: Vec<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ids: Option<Vec<u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    capacity: Option<usize>,
 }
 
 impl From<SerialVocab> for Vocabulary {
     fn from(s: SerialVocab) -> Self {
-        Self {
-            ids: s
+        let len = s.tokens.len();
+        let ids: IdMap<u32> = match s.ids {
+            Some(ids) => s.tokens.into_iter().zip(ids).collect(),
+            None => s
                 .tokens
                 .into_iter()
                 .enumerate()
                 .map(|(i, t)| (t, i as u32 + 1))
                 .collect(),
+        };
+        Self {
+            ids,
+            capacity: s.capacity.unwrap_or(len),
         }
     }
 }
@@ -68,7 +83,11 @@ impl From<Vocabulary> for SerialVocab {
     fn from(v: Vocabulary) -> Self {
         let mut pairs: Vec<(u32, u64)> = v.ids.into_iter().map(|(t, i)| (i, t)).collect();
         pairs.sort_unstable();
+        let dense = v.capacity == pairs.len()
+            && pairs.iter().enumerate().all(|(i, &(id, _))| id as usize == i + 1);
         SerialVocab {
+            ids: (!dense).then(|| pairs.iter().map(|&(id, _)| id).collect()),
+            capacity: (!dense).then_some(v.capacity),
             tokens: pairs.into_iter().map(|(_, t)| t).collect(),
         }
     }
@@ -88,6 +107,7 @@ impl Vocabulary {
             .collect();
         kept.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         Self {
+            capacity: kept.len(),
             ids: kept
                 .into_iter()
                 .enumerate()
@@ -102,9 +122,17 @@ impl Vocabulary {
         self.ids.get(&token).copied().unwrap_or(0)
     }
 
+    /// Given ids (each in `1..=capacity`, distinct) in a table of
+    /// `capacity` rows besides OOV.
+    pub fn from_assigned(pairs: impl IntoIterator<Item = (u64, u32)>, capacity: usize) -> Self {
+        let ids: IdMap<u32> = pairs.into_iter().collect();
+        debug_assert!(ids.values().all(|&id| id >= 1 && id as usize <= capacity));
+        Self { ids, capacity }
+    }
+
     /// Ids including the OOV id 0.
     pub fn cardinality(&self) -> usize {
-        self.ids.len() + 1
+        self.capacity + 1
     }
 
     /// Number of known tokens (ids `1..=len`).
@@ -154,5 +182,14 @@ mod tests {
         let v = Vocabulary::build([3, 1, 1, 2, 2, 2], 1);
         let back: Vocabulary = serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
         assert_eq!(v, back);
+        // With holes: ids and the table size travel too.
+        let open = Vocabulary::from_assigned([(11, 3), (12, 1)], 5);
+        let text = serde_json::to_string(&open).unwrap();
+        let back: Vocabulary = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, open);
+        assert_eq!((back.lookup(11), back.lookup(12), back.lookup(13)), (3, 1, 0));
+        assert_eq!(back.cardinality(), 6);
+        // The dense form stays as it was (artifacts written before read alike).
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"tokens":[2,1,3]}"#);
     }
 }

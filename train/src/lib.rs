@@ -11,6 +11,7 @@ pub mod export;
 pub mod id_dropout;
 pub mod loss;
 pub mod multitask;
+pub mod online;
 pub mod plot;
 pub mod retrieval;
 pub mod rl;

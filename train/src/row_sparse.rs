@@ -217,6 +217,42 @@ impl RowSparseOptimizer {
         model.map(&mut WriteRows { writes })
     }
 
+    /// Starts the rows `rows` of every table this optimizer updates afresh:
+    /// weights and moments zero, no missed steps to catch up. An open
+    /// vocabulary (`ember_datasets::open_vocab`) hands an evicted id's row
+    /// to a new id; without this the newcomer would inherit its embedding
+    /// and its Adam moments. `rows` are global table rows, distinct.
+    pub fn reset_rows<M: Module>(&mut self, model: M, rows: &[i32]) -> M {
+        if rows.is_empty() {
+            return model;
+        }
+        let mut writes = HashMap::with_capacity(self.states.len());
+        for (&param, state) in self.states.iter_mut() {
+            let device = state.v.device();
+            let d = state.v.dims()[1];
+            let u = rows.len();
+            let unique = Tensor::<1, Int>::from_data(TensorData::new(rows.to_vec(), [u]), &device);
+            let zeros = Tensor::<2>::zeros([u, d], &device);
+            state.v = write_rows(state.v.clone(), &unique, zeros.clone());
+            if state.m.dims()[0] > 0 && self.config.kind != OptimizerKind::Adagrad {
+                state.m = write_rows(state.m.clone(), &unique, zeros.clone());
+            }
+            state.last = write_rows(
+                state.last.clone(),
+                &unique,
+                Tensor::full([u], state.step as f32, &device),
+            );
+            writes.insert(
+                param,
+                RowWrite {
+                    unique,
+                    rows: zeros,
+                },
+            );
+        }
+        model.map(&mut WriteRows { writes })
+    }
+
     /// The state for a checkpoint: a module of tensors (saved like weights)
     /// and, per table, the module path of its weight in `model`. Paths, not
     /// parameter ids, name the tables, because ids are not kept across runs.

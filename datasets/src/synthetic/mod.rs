@@ -8,11 +8,14 @@
 //!   (PROTOCOLS.md mmoe-synthetic);
 //! - `click_conversion`: impressions → clicks → conversions with the true
 //!   CTR and CVR of every impression (ESMM's sample-selection bias);
+//! - `drifting_stream`: impressions whose true click probabilities drift
+//!   over time, as numbered CSV files (online training, `ember online`);
 //! - `feed_log`: an interaction log written as files in a layout of its own
 //!   (the README's "Your own data" walkthrough).
 
 pub mod click_conversion;
 pub mod criteo_synth;
+pub mod drifting_stream;
 pub mod feed_log;
 pub mod known_ctr;
 pub mod mmoe_synthetic;
