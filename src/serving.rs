@@ -14,6 +14,7 @@ use ember_infer::pipeline::evaluate::{
 };
 use ember_infer::rerank::{DppConfig, RerankerConfig, RulesConfig, SubmodularConfig};
 use ember_infer::server::client::{HttpClient, LoadTestOptions, LoadTestReport, run_load_test};
+use ember_infer::server::watch::WatchOptions;
 use ember_infer::server::{BackgroundServer, BatchingConfig, ServeOptions};
 use ember_models::device::DeviceChoice;
 
@@ -54,6 +55,33 @@ pub struct ServeArgs {
     pub addr: SocketAddr,
     #[command(flatten)]
     pub batching: BatchingArgs,
+    #[command(flatten)]
+    pub watch: WatchArgs,
+}
+
+/// Live model refresh from a directory of versions.
+#[derive(Args)]
+pub struct WatchArgs {
+    /// Take each new model version that lands in this directory (an
+    /// `ember online` run's versions) as the ranker, by itself.
+    #[arg(long, value_name = "DIR")]
+    pub watch: Option<PathBuf>,
+    /// The pipeline key a watched version's directory fills.
+    #[arg(long, default_value = "fine.artifact", requires = "watch")]
+    pub watch_key: String,
+    /// Seconds between looks at the directory.
+    #[arg(long, default_value_t = 1.0, requires = "watch")]
+    pub watch_poll: f64,
+}
+
+impl WatchArgs {
+    pub fn options(&self) -> Option<WatchOptions> {
+        self.watch.as_ref().map(|dir| WatchOptions {
+            dir: dir.clone(),
+            key: self.watch_key.clone(),
+            poll: std::time::Duration::from_secs_f64(self.watch_poll.max(0.01)),
+        })
+    }
 }
 
 pub fn serve(args: ServeArgs) -> Result<()> {
@@ -62,6 +90,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         overrides: args.overrides,
         addr: args.addr,
         batching: args.batching.config(),
+        watch: args.watch.options(),
     })
 }
 
@@ -144,6 +173,9 @@ pub struct LoadTestArgs {
     pub score_items: usize,
     #[command(flatten)]
     pub batching: BatchingArgs,
+    /// With `--pipeline`: the server watches a versions directory meanwhile.
+    #[command(flatten)]
+    pub watch: WatchArgs,
 }
 
 pub fn load_test(args: LoadTestArgs) -> Result<()> {
@@ -189,6 +221,7 @@ pub fn load_test(args: LoadTestArgs) -> Result<()> {
         overrides: Vec::new(),
         addr: "127.0.0.1:0".parse().expect("loopback"),
         batching: args.batching.config(),
+        watch: args.watch.options(),
     })?;
     let addr = server.addr;
     let outcome = (|| -> Result<()> {

@@ -214,6 +214,7 @@ fn the_index_serves_every_test_user_and_metrics_show_no_exact_fallback() {
         overrides: Vec::new(),
         addr: "127.0.0.1:0".parse().unwrap(),
         batching: BatchingConfig::default(),
+        watch: None,
     })
     .unwrap();
     let mut client = HttpClient::new(server.addr);

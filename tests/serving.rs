@@ -16,12 +16,16 @@ use ember_infer::pipeline::evaluate::evaluate_rerankers;
 use ember_infer::pipeline::{RecommendRequest, ScoreRequest};
 use ember_infer::rerank::{RerankerConfig, RulesConfig};
 use ember_infer::server::client::{HttpClient, LoadTestOptions, run_load_test};
+use ember_infer::server::watch::WatchOptions;
 use ember_infer::server::{BackgroundServer, BatchingConfig, ServeOptions};
 use ember_models::ModelKind;
 
 struct Fixture {
     _dir: tempfile::TempDir,
     versions: PathBuf,
+    /// Two trained rankers (seeds 42 and 7): v1's, and another whose
+    /// scores differ, for the watched-versions test.
+    artifacts: [PathBuf; 2],
 }
 
 /// The trained model and two pipeline versions (DPP, rules), or `None`
@@ -54,6 +58,13 @@ fn fixture() -> Option<&'static Fixture> {
                 let _lock = common::serial();
                 common::train(&config)
             };
+            let mut other = config.clone();
+            other.common.name = "tiny-deepfm-b".into();
+            other.train.seed = 7;
+            let (_, other) = {
+                let _lock = common::serial();
+                common::train(&other)
+            };
             let versions = dir.path().join("versions");
             std::fs::create_dir_all(&versions).unwrap();
             let pipeline = |rerank: &str| {
@@ -80,6 +91,7 @@ fn fixture() -> Option<&'static Fixture> {
             Some(Fixture {
                 _dir: dir,
                 versions,
+                artifacts: [summary.artifact.clone(), other.artifact],
             })
         })
         .as_ref()
@@ -91,6 +103,7 @@ fn options(versions: &Path, version: &str) -> ServeOptions {
         overrides: Vec::new(),
         addr: "127.0.0.1:0".parse().unwrap(),
         batching: BatchingConfig::default(),
+        watch: None,
     }
 }
 
@@ -294,6 +307,113 @@ fn swapping_versions_under_load_loses_no_request() {
     assert_eq!(health["swaps"], 1 + swaps);
     let expected = if swaps % 2 == 0 { "v2" } else { "v1" };
     assert_eq!(health["version"], expected);
+    server.stop().unwrap();
+}
+
+/// Copies an artifact into `versions/name` the way `ember online` writes
+/// one: into a hidden directory, renamed into place when complete.
+fn land_version(artifact: &Path, versions: &Path, name: &str) {
+    let partial = versions.join(format!(".{name}.partial"));
+    std::fs::create_dir_all(&partial).unwrap();
+    for entry in std::fs::read_dir(artifact).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), partial.join(entry.file_name())).unwrap();
+    }
+    std::fs::rename(&partial, versions.join(name)).unwrap();
+}
+
+#[test]
+fn versions_landing_under_load_are_picked_up_and_each_answer_is_one_version() {
+    let Some(f) = fixture() else { return };
+    let watched = tempfile::tempdir().unwrap();
+    let mut options = options(&f.versions, "v1");
+    options.watch = Some(WatchOptions {
+        poll: std::time::Duration::from_millis(50),
+        ..WatchOptions::new(watched.path().to_owned())
+    });
+    // What each ranker scores, computed offline: version k is ranker k % 2
+    // (v1, the starting pipeline, is ranker 0).
+    let requests: Vec<ScoreRequest> = (1..=12u32)
+        .map(|u| ScoreRequest {
+            user: u.to_string(),
+            items: (0..20).map(|i| (1 + (u * 37 + i * 11) % 1682).to_string()).collect(),
+        })
+        .collect();
+    let expected: Vec<Vec<Vec<f32>>> = f
+        .artifacts
+        .iter()
+        .map(|a| {
+            let set = format!("fine.artifact={:?}", a.display().to_string());
+            let p = Pipeline::load_file(&f.versions.join("v1.toml"), &[set]).unwrap();
+            p.score_batch(&requests)
+                .unwrap()
+                .into_iter()
+                .map(Result::unwrap)
+                .collect()
+        })
+        .collect();
+    assert_ne!(expected[0], expected[1], "the two rankers must differ");
+    let ranker_of = |version: &str| match version {
+        "v1" => 0,
+        v => v.trim_start_matches('v').parse::<usize>().unwrap() % 2,
+    };
+
+    let server = BackgroundServer::load_and_start(options).unwrap();
+    let addr = server.addr;
+    let landed = 5;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..4)
+        .map(|t| {
+            let (requests, expected, done) = (requests.clone(), expected.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut client = HttpClient::new(addr);
+                let mut seen = std::collections::BTreeMap::<String, usize>::new();
+                let mut i = t;
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    let r = &requests[i % requests.len()];
+                    let body = serde_json::to_vec(&serde_json::json!({"user": r.user, "items": r.items})).unwrap();
+                    let (status, answer) = client.request("POST", "/score", &body).unwrap();
+                    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+                    let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+                    let version = answer["version"].as_str().unwrap().to_owned();
+                    let scores: Vec<f32> = serde_json::from_value(answer["scores"].clone()).unwrap();
+                    let want = &expected[ranker_of(&version)][i % requests.len()];
+                    for (got, want) in scores.iter().zip(want) {
+                        assert!((got - want).abs() < 1e-5, "{version}: {got} vs {want}");
+                    }
+                    *seen.entry(version).or_default() += 1;
+                    i += 4;
+                }
+                seen
+            })
+        })
+        .collect();
+    let mut client = HttpClient::new(addr);
+    let live = |client: &mut HttpClient| -> String {
+        let (_, body) = client.request("GET", "/health", b"").unwrap();
+        let health: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        health["version"].as_str().unwrap().to_owned()
+    };
+    for k in 1..=landed {
+        let name = format!("v{k:06}");
+        land_version(&f.artifacts[k % 2], watched.path(), &name);
+        let start = std::time::Instant::now();
+        while live(&mut client) != name {
+            assert!(start.elapsed().as_secs() < 60, "{name} never went live");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // Let requests run against this version a while.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut seen = std::collections::BTreeMap::<String, usize>::new();
+    for c in clients {
+        for (v, n) in c.join().unwrap() {
+            *seen.entry(v).or_default() += n;
+        }
+    }
+    // Every landed version answered requests, each with its own scores.
+    assert!(seen.len() >= landed, "{seen:?}");
     server.stop().unwrap();
 }
 

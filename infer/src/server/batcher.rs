@@ -19,8 +19,9 @@ use tokio::sync::oneshot;
 use super::metrics::Metrics;
 use crate::pipeline::{Pipeline, RecommendRequest, Recommendation, RequestError, ScoreRequest};
 
-/// A request's outcome: its own error, or an internal failure message.
-pub type Reply<T> = Result<Result<T, RequestError>, String>;
+/// A request's outcome, with the version that answered it: its own error,
+/// or an internal failure message.
+pub type Reply<T> = Result<Result<(T, Arc<str>), RequestError>, String>;
 
 pub enum Job {
     Recommend(RecommendRequest, oneshot::Sender<Reply<Recommendation>>),
@@ -175,16 +176,17 @@ impl Worker {
         recommends: &mut Vec<(RecommendRequest, oneshot::Sender<Reply<Recommendation>>)>,
         scores: &mut Vec<(ScoreRequest, oneshot::Sender<Reply<Vec<f32>>>)>,
     ) {
-        let pipeline = &self.current.0;
+        let (pipeline, version) = &self.current;
+        let version: Arc<str> = Arc::from(version.as_str());
         if !recommends.is_empty() {
             self.metrics.record_batch(recommends.len());
             let (requests, replies): (Vec<_>, Vec<_>) = recommends.drain(..).unzip();
-            answer(pipeline.recommend_batch(&requests), replies);
+            answer(pipeline.recommend_batch(&requests), &version, replies);
         }
         if !scores.is_empty() {
             self.metrics.record_batch(scores.len());
             let (requests, replies): (Vec<_>, Vec<_>) = scores.drain(..).unzip();
-            answer(pipeline.score_batch(&requests), replies);
+            answer(pipeline.score_batch(&requests), &version, replies);
         }
     }
 
@@ -222,15 +224,17 @@ impl Worker {
     }
 }
 
-/// Sends each request its outcome (an internal error to all of them).
+/// Sends each request its outcome, scored by `version` (an internal error
+/// to all of them).
 fn answer<T>(
     outcome: anyhow::Result<Vec<Result<T, RequestError>>>,
+    version: &Arc<str>,
     replies: Vec<oneshot::Sender<Reply<T>>>,
 ) {
     match outcome {
         Ok(results) => {
             for (result, tx) in results.into_iter().zip(replies) {
-                let _ = tx.send(Ok(result));
+                let _ = tx.send(Ok(result.map(|value| (value, version.clone()))));
             }
         }
         Err(e) => {

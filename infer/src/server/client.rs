@@ -171,6 +171,8 @@ pub struct LoadTestReport {
     pub p99_ms: f64,
     pub max_ms: f64,
     pub first_problem: Option<String>,
+    /// Good answers per version that scored them (the `version` of each body).
+    pub versions: std::collections::BTreeMap<String, usize>,
 }
 
 impl LoadTestReport {
@@ -198,6 +200,10 @@ impl std::fmt::Display for LoadTestReport {
             self.p99_ms,
             self.max_ms
         )?;
+        if self.versions.len() > 1 {
+            let seen: Vec<String> = self.versions.iter().map(|(v, n)| format!("{v} {n}")).collect();
+            write!(f, " | answered by {}", seen.join(", "))?;
+        }
         if let Some(p) = &self.first_problem {
             write!(f, " | first problem: {p}")?;
         }
@@ -246,6 +252,12 @@ fn request_for(i: usize, options: &LoadTestOptions) -> (&'static str, String, bo
     ("/recommend", format!("{{\"user\": {user}}}"), false)
 }
 
+/// The `version` an answer's body names, if any.
+fn answering_version(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    value.get("version")?.as_str().map(str::to_owned)
+}
+
 /// Runs the load test against `addr`; blocks until every request is answered.
 pub fn run_load_test(addr: SocketAddr, options: &LoadTestOptions) -> Result<LoadTestReport> {
     if options.users.is_empty() || options.items.is_empty() {
@@ -256,8 +268,9 @@ pub fn run_load_test(addr: SocketAddr, options: &LoadTestOptions) -> Result<Load
     }
     let threads = options.concurrency.clamp(1, options.requests.max(1));
     let start = Instant::now();
-    // Per request: (milliseconds, status or transport error, malformed?, index).
-    type Sample = (f64, Result<u16, String>, bool, usize);
+    // Per request: (milliseconds, status and answering version or
+    // transport error, malformed?, index).
+    type Sample = (f64, Result<(u16, Option<String>), String>, bool, usize);
     let results: Vec<Vec<Sample>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
@@ -269,7 +282,7 @@ pub fn run_load_test(addr: SocketAddr, options: &LoadTestOptions) -> Result<Load
                         let sent = Instant::now();
                         let outcome = client
                             .request("POST", path, body.as_bytes())
-                            .map(|(status, _)| status)
+                            .map(|(status, body)| (status, answering_version(&body)))
                             .map_err(|e| format!("request {i}: {e:#}"));
                         out.push((sent.elapsed().as_secs_f64() * 1e3, outcome, bad, i));
                     }
@@ -294,7 +307,10 @@ pub fn run_load_test(addr: SocketAddr, options: &LoadTestOptions) -> Result<Load
         latencies.push(ms);
         report.malformed_sent += usize::from(bad);
         match outcome {
-            Ok(status) => {
+            Ok((status, version)) => {
+                if let Some(v) = version {
+                    *report.versions.entry(v).or_default() += 1;
+                }
                 match status {
                     200..=299 => report.status_2xx += 1,
                     400..=499 => report.status_4xx += 1,

@@ -2,8 +2,8 @@
 //!
 //! | endpoint | body | answer |
 //! |---|---|---|
-//! | `POST /recommend` | `{"user": 42, "k": 10}` | `{"items": [{"item", "score"}], "recalled", "ranked", "reranker"}` |
-//! | `POST /score` | `{"user": 42, "items": [1, 50]}` | `{"scores": [..]}` (fine ranker) |
+//! | `POST /recommend` | `{"user": 42, "k": 10}` | `{"items": [{"item", "score"}], "recalled", "ranked", "reranker", "version"}` |
+//! | `POST /score` | `{"user": 42, "items": [1, 50]}` | `{"scores": [..], "version"}` (fine ranker) |
 //! | `GET /health` | | `{"status": "ok", "version", "previous", "swaps"}` |
 //! | `GET /metrics` | | Prometheus text |
 //! | `POST /admin/load` | `{"version": "v2"}` | loads `<versions dir>/v2.toml`, swaps it in |
@@ -11,11 +11,15 @@
 //!
 //! Versions are pipeline files in one directory (the one holding the
 //! pipeline `ember serve` starts with); loading one never stops serving.
+//! With `--watch DIR` the server also takes every new model version that
+//! lands in `DIR` (an `ember online` run's versions) as its ranker, by
+//! itself ([`watch`]). Every answer names the version that scored it.
 
 pub mod batcher;
 pub mod client;
 pub mod metrics;
 pub mod routes;
+pub mod watch;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -51,9 +55,13 @@ pub struct ServeOptions {
     pub overrides: Vec<String>,
     pub addr: SocketAddr,
     pub batching: BatchingConfig,
+    /// Take new model versions from a directory as they land.
+    pub watch: Option<watch::WatchOptions>,
 }
 
-/// The router over a loaded pipeline (the version is the file stem).
+/// The router over a loaded pipeline (the version is the file stem). With
+/// `options.watch` it also starts the watcher, so it must be called inside
+/// a tokio runtime.
 pub fn router(pipeline: Pipeline, options: &ServeOptions) -> Router {
     let metrics = Arc::new(Metrics::default());
     let version = version_name(&options.pipeline);
@@ -68,6 +76,13 @@ pub fn router(pipeline: Pipeline, options: &ServeOptions) -> Router {
         overrides: options.overrides.clone(),
         admin: tokio::sync::Mutex::new(()),
     });
+    if let Some(watch) = &options.watch {
+        tokio::spawn(watch::watch(
+            state.clone(),
+            options.pipeline.clone(),
+            watch.clone(),
+        ));
+    }
     Router::new()
         .route("/recommend", post(routes::recommend))
         .route("/score", post(routes::score))

@@ -65,7 +65,7 @@ fn request_error(e: RequestError) -> Answer {
 async fn through_queue<T>(
     state: &AppState,
     job: impl FnOnce(oneshot::Sender<Reply<T>>) -> Job,
-) -> Result<T, Answer> {
+) -> Result<(T, Arc<str>), Answer> {
     let (tx, rx) = oneshot::channel();
     state
         .batcher
@@ -93,8 +93,10 @@ pub async fn recommend(State(state): State<Arc<AppState>>, body: Bytes) -> Respo
     let start = Instant::now();
     let answer = async {
         let request: RecommendRequest = parse(&body)?;
-        let rec = through_queue(&state, |tx| Job::Recommend(request, tx)).await?;
-        Ok::<_, Answer>(ok(json!(rec)))
+        let (rec, version) = through_queue(&state, |tx| Job::Recommend(request, tx)).await?;
+        let mut body = json!(rec);
+        body["version"] = json!(version.as_ref());
+        Ok::<_, Answer>(ok(body))
     }
     .await
     .unwrap_or_else(|e| e);
@@ -105,8 +107,8 @@ pub async fn score(State(state): State<Arc<AppState>>, body: Bytes) -> Response 
     let start = Instant::now();
     let answer = async {
         let request: ScoreRequest = parse(&body)?;
-        let scores = through_queue(&state, |tx| Job::Score(request, tx)).await?;
-        Ok::<_, Answer>(ok(json!({ "scores": scores })))
+        let (scores, version) = through_queue(&state, |tx| Job::Score(request, tx)).await?;
+        Ok::<_, Answer>(ok(json!({ "scores": scores, "version": version.as_ref() })))
     }
     .await
     .unwrap_or_else(|e| e);
