@@ -495,12 +495,12 @@ fn a_multitask_artifact_scores_serving_rows_with_fusion_weights() {
         50,
     )
     .unwrap();
-    let encoder = PairEncoder::new(&pre, &catalog).unwrap();
+    let encoder = PairEncoder::new(&pre, &catalog, None).unwrap();
     let mut rows = encoder.start(30);
     let items: Vec<u32> = (0..30).collect();
     let user = catalog.user_row("1").unwrap();
     encoder
-        .push_pairs(&catalog, user, &items, &mut rows)
+        .push_pairs(&catalog, user, &items, None, 0, &mut rows)
         .unwrap();
     let (p_like, p_love) = (like.score(&rows), love.score(&rows));
     let (p_mean, p_product) = (mean.score(&rows), product.score(&rows));

@@ -128,18 +128,22 @@ fn pipeline_recommends_unseen_distinct_items_and_scores_in_batches() {
             RecommendRequest {
                 user: "1".into(),
                 k: None,
+                time: None,
             },
             RecommendRequest {
                 user: "4000000".into(),
                 k: None,
+                time: None,
             },
             RecommendRequest {
                 user: "2".into(),
                 k: Some(0),
+                time: None,
             },
             RecommendRequest {
                 user: "3".into(),
                 k: Some(5),
+                time: None,
             },
         ])
         .unwrap();
@@ -169,10 +173,12 @@ fn pipeline_recommends_unseen_distinct_items_and_scores_in_batches() {
     let a = ScoreRequest {
         user: "5".into(),
         items: vec!["1".into(), "2".into(), "3".into()],
+        time: None,
     };
     let b = ScoreRequest {
         user: "6".into(),
         items: vec!["50".into(), "181".into()],
+        time: None,
     };
     let together = pipeline.score_batch(&[a.clone(), b.clone()]).unwrap();
     let alone_a = pipeline.score_batch(&[a]).unwrap();
@@ -337,6 +343,7 @@ fn versions_landing_under_load_are_picked_up_and_each_answer_is_one_version() {
         .map(|u| ScoreRequest {
             user: u.to_string(),
             items: (0..20).map(|i| (1 + (u * 37 + i * 11) % 1682).to_string()).collect(),
+            time: None,
         })
         .collect();
     let expected: Vec<Vec<Vec<f32>>> = f
@@ -466,7 +473,7 @@ fn the_catalog_encodes_test_rows_as_training_did() {
         50,
     )
     .unwrap();
-    let encoder = ember_infer::features::PairEncoder::new(&pre, &catalog).unwrap();
+    let encoder = ember_infer::features::PairEncoder::new(&pre, &catalog, None).unwrap();
     let log = catalog.log();
     let test = &catalog.dataset.split.test;
     let mut got = encoder.start(test.len());
@@ -476,6 +483,8 @@ fn the_catalog_encodes_test_rows_as_training_did() {
                 &catalog,
                 log.events.user[e],
                 &[log.events.item[e]],
+                None,
+                0,
                 &mut got,
             )
             .unwrap();

@@ -90,7 +90,7 @@ fn numeric_stats(norm: Normalisation, fill: f32, values: &[f32]) -> (f64, f64) {
 
 /// Missing values (NaN) become the field's `fill` *before* the transform and
 /// the statistics, so a fill of 0 means "zero count", not "average".
-fn transform_numeric(norm: Normalisation, fill: f32, x: f32) -> f32 {
+pub fn transform_numeric(norm: Normalisation, fill: f32, x: f32) -> f32 {
     let x = if x.is_nan() { fill } else { x };
     match norm {
         Normalisation::Log1p => x.max(0.0).ln_1p(),

@@ -23,7 +23,7 @@ use ember_models::ranking::RankingConfig;
 use serde::Serialize;
 
 use crate::Predictor;
-use crate::features::RowEncoder;
+use crate::features::{Cell, RowEncoder};
 use crate::rerank::{DppConfig, DppKernel, fast_greedy_map, naive_greedy_map, random_candidates};
 
 #[derive(Debug, Clone)]
@@ -207,10 +207,10 @@ fn model_and_preprocessor(
 
 fn encode(encoder: &RowEncoder, text: &[u8], rows: &[Vec<(usize, usize)>]) -> Result<EncodedData> {
     let mut out = encoder.start(rows.len());
-    let mut cells: [&[u8]; 16] = [b""; 16];
+    let mut cells: [Cell; 16] = [Cell::Bytes(b""); 16];
     for row in rows {
         for (cell, &(a, b)) in cells.iter_mut().zip(row) {
-            *cell = &text[a..b];
+            *cell = Cell::Bytes(&text[a..b]);
         }
         encoder.push_row(&mut out, &cells[..row.len()])?;
     }

@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod candidates;
 pub mod diversity;
+pub mod feature_store;
 pub mod features;
 pub mod mixer;
 pub mod pipeline;

@@ -18,6 +18,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::counter::{Counter, Prior, features_into, observe};
+
 /// Which statistics to compute.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -28,6 +30,39 @@ pub struct StatsConfig {
     pub prior_weight: f64,
 }
 
+impl StatsConfig {
+    /// The feature names of key kind `prefix`, in column order:
+    /// `{prefix}_count_{tag}`, `{prefix}_rate_{tag}` per half-life, the tag
+    /// `{h}d` or `all` (no decay).
+    pub fn column_names(&self, prefix: &str) -> Vec<String> {
+        self.half_lives_days
+            .iter()
+            .flat_map(|h| {
+                let tag = if *h > 0.0 {
+                    format!("{h}d")
+                } else {
+                    "all".to_owned()
+                };
+                [
+                    format!("{prefix}_count_{tag}"),
+                    format!("{prefix}_rate_{tag}"),
+                ]
+            })
+            .collect()
+    }
+
+    /// Which key kind and column a feature name is (the inverse of
+    /// [`StatsConfig::column_names`] over `prefixes`).
+    pub fn column_of<'a>(&self, name: &str, prefixes: &[&'a str]) -> Option<(&'a str, usize)> {
+        prefixes.iter().find_map(|&prefix| {
+            self.column_names(prefix)
+                .iter()
+                .position(|n| n == name)
+                .map(|c| (prefix, c))
+        })
+    }
+}
+
 impl Default for StatsConfig {
     fn default() -> Self {
         Self {
@@ -35,13 +70,6 @@ impl Default for StatsConfig {
             prior_weight: 10.0,
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct Counter {
-    impressions: f64,
-    positives: f64,
-    at: u64,
 }
 
 /// The features of one key kind (say items) for every row.
@@ -79,60 +107,28 @@ impl DecayedStats {
     ) -> Self {
         let n = keys.len();
         let hl = &config.half_lives_days;
-        let mut names = Vec::with_capacity(2 * hl.len());
-        for h in hl {
-            let tag = if *h > 0.0 {
-                format!("{h}d")
-            } else {
-                "all".to_owned()
-            };
-            names.push(format!("{prefix}_count_{tag}"));
-            names.push(format!("{prefix}_rate_{tag}"));
-        }
+        let names = config.column_names(prefix);
         let mut columns = vec![vec![0f32; n]; names.len()];
         let mut order: Vec<usize> = (0..n).collect();
         order.sort_by_key(|&r| (time[r], r));
         let mut counters: HashMap<u64, Vec<Counter>> = HashMap::new();
-        let (mut seen, mut seen_positive) = (0f64, 0f64);
-        let decay = |c: &Counter, t: u64, h: f64| -> (f64, f64) {
-            if h <= 0.0 {
-                return (c.impressions, c.positives);
-            }
-            let days = t.saturating_sub(c.at) as f64 / 86_400.0;
-            let w = (-days / h * std::f64::consts::LN_2).exp();
-            (c.impressions * w, c.positives * w)
-        };
+        let mut prior = Prior::default();
+        let mut values = vec![0f32; names.len()];
         for group in order.chunk_by(|&a, &b| time[a] == time[b]) {
             let t = time[group[0]];
-            // The prior: the positive rate of every earlier event (½ before any).
-            let prior = if seen > 0.0 {
-                seen_positive / seen
-            } else {
-                0.5
-            };
             for &r in group {
-                let state = counters.get(&keys[r]);
-                for (j, &h) in hl.iter().enumerate() {
-                    let (imp, pos) = state.map_or((0.0, 0.0), |s| decay(&s[j], t, h));
-                    columns[2 * j][r] = imp.ln_1p() as f32;
-                    columns[2 * j + 1][r] =
-                        ((pos + config.prior_weight * prior) / (imp + config.prior_weight)) as f32;
+                let state = counters.get(&keys[r]).map(Vec::as_slice);
+                features_into(state, t, &prior, config, &mut values);
+                for (column, &v) in columns.iter_mut().zip(&values) {
+                    column[r] = v;
                 }
             }
             for &r in group.iter().filter(|&&r| counts.is_none_or(|c| c[r])) {
                 let state = counters
                     .entry(keys[r])
                     .or_insert_with(|| vec![Counter::default(); hl.len()]);
-                for (j, &h) in hl.iter().enumerate() {
-                    let (imp, pos) = decay(&state[j], t, h);
-                    state[j] = Counter {
-                        impressions: imp + 1.0,
-                        positives: pos + f64::from(u8::from(positive[r])),
-                        at: t,
-                    };
-                }
-                seen += 1.0;
-                seen_positive += f64::from(u8::from(positive[r]));
+                observe(state, t, positive[r], config);
+                prior.observe(positive[r]);
             }
         }
         Self { names, columns }

@@ -74,6 +74,15 @@ pub struct StageConfig {
     pub fusion_form: FusionForm,
 }
 
+/// `[features]`: the feature store statistic features are read from
+/// (`crate::feature_store`), updated by `POST /events`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeaturesConfig {
+    /// The store's directory (created if missing).
+    pub store: PathBuf,
+}
+
 /// The whole pipeline file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -94,6 +103,8 @@ pub struct PipelineConfig {
     pub fine: Option<StageConfig>,
     #[serde(default)]
     pub rerank: RerankerConfig,
+    #[serde(default)]
+    pub features: Option<FeaturesConfig>,
 }
 
 impl PipelineConfig {

@@ -14,16 +14,20 @@ pub mod recall;
 pub mod scorer;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use ember_datasets::stats::{StatsConfig, stats_key};
+use ember_models::artifact::Manifest;
 use serde::{Deserialize, Serialize};
 
-pub use config::{CatalogConfig, PipelineConfig, StageConfig};
+pub use config::{CatalogConfig, FeaturesConfig, PipelineConfig, StageConfig};
 pub use recall::{RecallConfig, RecallSource};
 pub use scorer::ScoringModel;
 
 use ember_datasets::interactions::{id_text, id_texts};
 
+use crate::feature_store::{FeatureStore, StatEvent};
 use crate::features::{Catalog, PairEncoder};
 use crate::rerank::{CandidateSet, Categories, RerankerConfig};
 
@@ -61,6 +65,10 @@ pub struct RecommendRequest {
     /// Items wanted (default: the pipeline's `k`).
     #[serde(default)]
     pub k: Option<usize>,
+    /// When the request is made (unix seconds; default now): statistic
+    /// features are read as of this time.
+    #[serde(default)]
+    pub time: Option<u64>,
 }
 
 /// `POST /score` body: the fine ranker's scores of the given items.
@@ -71,6 +79,39 @@ pub struct ScoreRequest {
     pub user: String,
     #[serde(deserialize_with = "id_texts")]
     pub items: Vec<String>,
+    /// As in [`RecommendRequest::time`].
+    #[serde(default)]
+    pub time: Option<u64>,
+}
+
+/// One event of `POST /events`: a user was shown an item at `time` (unix
+/// seconds), with the label of the model's task (1 = positive).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventRequest {
+    #[serde(deserialize_with = "id_text")]
+    pub user: String,
+    #[serde(deserialize_with = "id_text")]
+    pub item: String,
+    pub time: u64,
+    pub label: f32,
+}
+
+/// `POST /events` body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsRequest {
+    pub events: Vec<EventRequest>,
+}
+
+/// The most events one `POST /events` may carry.
+pub const MAX_EVENTS: usize = 100_000;
+
+/// Now, in unix seconds.
+fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,6 +125,8 @@ pub struct ScoredItem {
 pub struct Ranked {
     /// The user row.
     pub user: u32,
+    /// The request's time (unix seconds), for statistic features.
+    pub time: u64,
     pub rows: Vec<u32>,
     pub scores: Vec<f32>,
     /// Candidates recalled (all sources, deduplicated).
@@ -118,7 +161,17 @@ impl RankStage {
             config.fusion.as_deref(),
             config.fusion_form,
         )?;
-        let encoder = PairEncoder::new(&pre, catalog)
+        // The statistic features the model was trained with, if any: its
+        // data config's `stats`.
+        let manifest = Manifest::read(&config.artifact)?;
+        let stats: Option<StatsConfig> = manifest
+            .data
+            .get("stats")
+            .filter(|v| !v.is_null())
+            .map(|v| serde_json::from_value(v.clone()))
+            .transpose()
+            .with_context(|| format!("{}: the data config's stats", config.artifact.display()))?;
+        let encoder = PairEncoder::new(&pre, catalog, stats.as_ref())
             .with_context(|| format!("{}: features", config.artifact.display()))?;
         Ok(Self {
             model,
@@ -140,6 +193,8 @@ pub struct Pipeline {
     /// catalog's (content vectors, or multi-hot categories).
     pub item_vectors: Vec<f32>,
     pub item_dim: usize,
+    /// The feature store (`[features]`), shared by every version that names it.
+    pub store: Option<Arc<FeatureStore>>,
 }
 
 impl Pipeline {
@@ -180,6 +235,30 @@ impl Pipeline {
                 _ => None,
             })
             .unwrap_or_else(|| (catalog.item_vectors.clone(), catalog.vector_dim));
+        let stats = [&coarse, &fine]
+            .into_iter()
+            .flatten()
+            .find_map(|s| s.encoder.stats().cloned());
+        let store = match (&config.features, &stats) {
+            (Some(f), Some(stats)) => Some(FeatureStore::open(&f.store, stats)?),
+            (Some(f), None) => Some(FeatureStore::open(&f.store, &StatsConfig::default())?),
+            (None, Some(_)) => anyhow::bail!(
+                "a ranking model reads statistic features: give the pipeline [features] store = \"DIR\""
+            ),
+            (None, None) => None,
+        };
+        if let Some(store) = &store {
+            for stage in [&coarse, &fine].into_iter().flatten() {
+                if let Some(stats) = stage.encoder.stats()
+                    && stats != store.config()
+                {
+                    anyhow::bail!(
+                        "the ranking models read statistic features of different configs ({stats:?} vs {:?})",
+                        store.config()
+                    );
+                }
+            }
+        }
         Ok(Self {
             config,
             catalog,
@@ -188,7 +267,44 @@ impl Pipeline {
             fine,
             item_vectors,
             item_dim,
+            store,
         })
+    }
+
+    /// Counts `events` in the feature store (`POST /events`).
+    pub fn observe(&self, events: &[EventRequest]) -> Result<std::result::Result<usize, RequestError>> {
+        let Some(store) = &self.store else {
+            return Ok(Err(RequestError::Invalid(
+                "this pipeline has no feature store ([features] store = \"DIR\")".into(),
+            )));
+        };
+        if events.is_empty() || events.len() > MAX_EVENTS {
+            return Ok(Err(RequestError::Invalid(format!(
+                "events: {} given, must be 1..={MAX_EVENTS}",
+                events.len()
+            ))));
+        }
+        if let Some((i, e)) = events
+            .iter()
+            .enumerate()
+            .find(|(_, e)| !(0.0..=1.0).contains(&e.label))
+        {
+            return Ok(Err(RequestError::Invalid(format!(
+                "events[{i}].label = {}: must be in [0, 1]",
+                e.label
+            ))));
+        }
+        let stat_events: Vec<StatEvent> = events
+            .iter()
+            .map(|e| StatEvent {
+                user: stats_key(&e.user),
+                item: stats_key(&e.item),
+                time: e.time,
+                positive: e.label >= 0.5,
+            })
+            .collect();
+        store.observe(&stat_events)?;
+        Ok(Ok(events.len()))
     }
 
     pub fn name(&self) -> &str {
@@ -217,6 +333,7 @@ impl Pipeline {
         fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         Ok(Ranked {
             user,
+            time: 0,
             recalled: fused.len(),
             rows: fused.iter().map(|&(r, _)| r).collect(),
             scores: fused.iter().map(|&(_, s)| s).collect(),
@@ -228,10 +345,17 @@ impl Pipeline {
     pub(crate) fn rank_stage(&self, stage: &RankStage, lists: &mut [&mut Ranked]) -> Result<()> {
         let total = lists.iter().map(|l| l.rows.len()).sum();
         let mut rows = stage.encoder.start(total);
+        // One read transaction for the batch's statistic features.
+        let mut reader = self.stats_reader(stage)?;
         for list in lists.iter() {
-            stage
-                .encoder
-                .push_pairs(&self.catalog, list.user, &list.rows, &mut rows)?;
+            stage.encoder.push_pairs(
+                &self.catalog,
+                list.user,
+                &list.rows,
+                reader.as_mut(),
+                list.time,
+                &mut rows,
+            )?;
         }
         let scores = stage.model.score(&rows);
         let mut offset = 0;
@@ -252,11 +376,30 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Recall, coarse and fine ranking for a batch of user rows.
+    /// A read view of the feature store if `stage` reads statistic features.
+    fn stats_reader(&self, stage: &RankStage) -> Result<Option<crate::feature_store::StoreReader<'_>>> {
+        match (&self.store, stage.encoder.stats()) {
+            (Some(store), Some(_)) => Ok(Some(store.reader()?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Recall, coarse and fine ranking for a batch of user rows, now.
     pub fn rank(&self, users: &[u32]) -> Result<Vec<Ranked>> {
+        let now = now_seconds();
+        let at: Vec<(u32, u64)> = users.iter().map(|&u| (u, now)).collect();
+        self.rank_at(&at)
+    }
+
+    /// Recall, coarse and fine ranking for a batch of (user row, time).
+    pub fn rank_at(&self, users: &[(u32, u64)]) -> Result<Vec<Ranked>> {
         let mut out = users
             .iter()
-            .map(|&u| self.recall_user(u))
+            .map(|&(u, t)| {
+                let mut ranked = self.recall_user(u)?;
+                ranked.time = t;
+                Ok(ranked)
+            })
             .collect::<Result<Vec<_>>>()?;
         for stage in [&self.coarse, &self.fine].into_iter().flatten() {
             let mut lists: Vec<&mut Ranked> = out.iter_mut().collect();
@@ -304,7 +447,8 @@ impl Pipeline {
         &self,
         requests: &[RecommendRequest],
     ) -> Result<Vec<std::result::Result<Recommendation, RequestError>>> {
-        let checked: Vec<std::result::Result<(u32, usize), RequestError>> = requests
+        let now = now_seconds();
+        let checked: Vec<std::result::Result<(u32, usize, u64), RequestError>> = requests
             .iter()
             .map(|r| {
                 let k = r.k.unwrap_or(self.config.k);
@@ -317,15 +461,15 @@ impl Pipeline {
                     .catalog
                     .user_row(&r.user)
                     .ok_or_else(|| RequestError::UnknownUser(r.user.clone()))?;
-                Ok((user, k))
+                Ok((user, k, r.time.unwrap_or(now)))
             })
             .collect();
-        let users: Vec<u32> = checked.iter().flatten().map(|&(u, _)| u).collect();
-        let mut ranked = self.rank(&users)?.into_iter();
+        let users: Vec<(u32, u64)> = checked.iter().flatten().map(|&(u, _, t)| (u, t)).collect();
+        let mut ranked = self.rank_at(&users)?.into_iter();
         checked
             .into_iter()
             .map(|request| {
-                let (_, k) = match request {
+                let (_, k, _) = match request {
                     Ok(ok) => ok,
                     Err(e) => return Ok(Err(e)),
                 };
@@ -372,10 +516,19 @@ impl Pipeline {
             checked.push(rows);
         }
         let mut data = stage.encoder.start(total);
-        for (user, items) in checked.iter().flatten() {
-            stage
-                .encoder
-                .push_pairs(&self.catalog, *user, items, &mut data)?;
+        let mut reader = self.stats_reader(stage)?;
+        let now = now_seconds();
+        for (r, rows) in requests.iter().zip(&checked) {
+            if let Ok((user, items)) = rows {
+                stage.encoder.push_pairs(
+                    &self.catalog,
+                    *user,
+                    items,
+                    reader.as_mut(),
+                    r.time.unwrap_or(now),
+                    &mut data,
+                )?;
+            }
         }
         let scores = stage.model.score(&data);
         let mut offset = 0;

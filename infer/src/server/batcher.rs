@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::metrics::Metrics;
-use crate::pipeline::{Pipeline, RecommendRequest, Recommendation, RequestError, ScoreRequest};
+use crate::pipeline::{
+    EventRequest, Pipeline, RecommendRequest, Recommendation, RequestError, ScoreRequest,
+};
 
 /// A request's outcome, with the version that answered it: its own error,
 /// or an internal failure message.
@@ -26,6 +28,9 @@ pub type Reply<T> = Result<Result<(T, Arc<str>), RequestError>, String>;
 pub enum Job {
     Recommend(RecommendRequest, oneshot::Sender<Reply<Recommendation>>),
     Score(ScoreRequest, oneshot::Sender<Reply<Vec<f32>>>),
+    /// Events for the feature store: applied in queue order, so requests
+    /// queued before them are scored without them and those after with.
+    Events(Vec<EventRequest>, oneshot::Sender<Reply<usize>>),
     Control(Control),
 }
 
@@ -162,6 +167,15 @@ impl Worker {
             match job {
                 Job::Recommend(r, tx) => recommends.push((r, tx)),
                 Job::Score(r, tx) => scores.push((r, tx)),
+                Job::Events(events, tx) => {
+                    self.flush(&mut recommends, &mut scores);
+                    let version: Arc<str> = Arc::from(self.current.1.as_str());
+                    let outcome = match self.current.0.observe(&events) {
+                        Ok(result) => Ok(result.map(|n| (n, version))),
+                        Err(e) => Err(format!("{e:#}")),
+                    };
+                    let _ = tx.send(outcome);
+                }
                 Job::Control(control) => {
                     self.flush(&mut recommends, &mut scores);
                     self.control(control);

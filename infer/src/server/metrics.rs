@@ -20,9 +20,10 @@ pub enum Endpoint {
     Recommend = 0,
     Score = 1,
     Admin = 2,
+    Events = 3,
 }
 
-const ENDPOINTS: [&str; 3] = ["recommend", "score", "admin"];
+const ENDPOINTS: [&str; 4] = ["recommend", "score", "admin", "events"];
 
 #[derive(Default)]
 struct EndpointCounters {
@@ -35,7 +36,7 @@ struct EndpointCounters {
 
 #[derive(Default)]
 pub struct Metrics {
-    endpoints: [EndpointCounters; 3],
+    endpoints: [EndpointCounters; ENDPOINTS.len()],
     batches: AtomicU64,
     batched_requests: AtomicU64,
     max_batch: AtomicU64,

@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `POST /recommend` | `{"user": 42, "k": 10}` | `{"items": [{"item", "score"}], "recalled", "ranked", "reranker", "version"}` |
 //! | `POST /score` | `{"user": 42, "items": [1, 50]}` | `{"scores": [..], "version"}` (fine ranker) |
+//! | `POST /events` | `{"events": [{"user", "item", "time", "label"}]}` | `{"observed", "version"}` (feature store counters) |
 //! | `GET /health` | | `{"status": "ok", "version", "previous", "swaps"}` |
 //! | `GET /metrics` | | Prometheus text |
 //! | `POST /admin/load` | `{"version": "v2"}` | loads `<versions dir>/v2.toml`, swaps it in |
@@ -86,6 +87,7 @@ pub fn router(pipeline: Pipeline, options: &ServeOptions) -> Router {
     Router::new()
         .route("/recommend", post(routes::recommend))
         .route("/score", post(routes::score))
+        .route("/events", post(routes::events))
         .route("/health", get(routes::health))
         .route("/metrics", get(routes::metrics))
         .route("/admin/load", post(routes::load))

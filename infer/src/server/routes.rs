@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 use super::AppState;
 use super::batcher::{Control, Job, Reply};
 use super::metrics::Endpoint;
-use crate::pipeline::{Pipeline, RecommendRequest, RequestError, ScoreRequest};
+use crate::pipeline::{EventsRequest, Pipeline, RecommendRequest, RequestError, ScoreRequest};
 
 /// A status and a JSON body, turned into a response (and counted) last.
 struct Answer {
@@ -113,6 +113,20 @@ pub async fn score(State(state): State<Arc<AppState>>, body: Bytes) -> Response 
     .await
     .unwrap_or_else(|e| e);
     finish(&state, Endpoint::Score, start, answer)
+}
+
+/// `POST /events {"events": [{"user", "item", "time", "label"}]}`: counts
+/// the events in the feature store that statistic features are read from.
+pub async fn events(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let start = Instant::now();
+    let answer = async {
+        let request: EventsRequest = parse(&body)?;
+        let (n, version) = through_queue(&state, |tx| Job::Events(request.events, tx)).await?;
+        Ok::<_, Answer>(ok(json!({ "observed": n, "version": version.as_ref() })))
+    }
+    .await
+    .unwrap_or_else(|e| e);
+    finish(&state, Endpoint::Events, start, answer)
 }
 
 pub async fn health(State(state): State<Arc<AppState>>) -> Response {
@@ -222,7 +236,7 @@ pub async fn rollback(State(state): State<Arc<AppState>>) -> Response {
 pub async fn not_found(_body: Bytes) -> Response {
     let answer = error(
         StatusCode::NOT_FOUND,
-        "no such endpoint (POST /recommend, /score, /admin/load, /admin/rollback; GET /health, /metrics)",
+        "no such endpoint (POST /recommend, /score, /events, /admin/load, /admin/rollback; GET /health, /metrics)",
     );
     (answer.status, Json(answer.body)).into_response()
 }
