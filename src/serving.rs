@@ -122,6 +122,15 @@ pub struct BenchServingArgs {
     /// Rows per hashing pass (the frappe test file's first rows).
     #[arg(long, default_value_t = 28_860)]
     pub hash_rows: usize,
+    /// Keys in the benchmark's feature store (half users, half items).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub store_keys: usize,
+    /// Keys per batched feature-store lookup.
+    #[arg(long, default_value_t = 1000)]
+    pub store_batch: usize,
+    /// Keys looked up per feature-store measurement.
+    #[arg(long, default_value_t = 20_000_000)]
+    pub store_lookups: usize,
     #[arg(long, default_value = "runs/bench/serving.json")]
     pub out: PathBuf,
 }
@@ -140,6 +149,9 @@ pub fn bench_serving(args: BenchServingArgs) -> Result<()> {
         dpp_runs: args.dpp_runs,
         naive_runs: args.naive_runs,
         hash_rows: args.hash_rows.max(1),
+        store_keys: args.store_keys.max(2),
+        store_batch: args.store_batch.max(1),
+        store_lookups: args.store_lookups.max(1),
     })?;
     println!("{report}");
     bench::write_json(&report, &args.out)?;

@@ -74,7 +74,12 @@ fn online_model_tracks_the_drift_in_bounded_tables_and_exports_complete_versions
 
     // Ever-new users: rows are freed and reused, never more than the tables hold.
     assert!(last.evicted > 1_000, "{last:?}");
-    assert!(summary.windows.iter().all(|w| w.live_rows <= 2 * 1_500 + 16 + 32 + 4));
+    assert!(
+        summary
+            .windows
+            .iter()
+            .all(|w| w.live_rows <= 2 * 1_500 + 16 + 32 + 4)
+    );
 
     // Versions: 4 by count (the last at the stream's end), each complete.
     assert_eq!(summary.versions.len(), 4);
@@ -97,5 +102,10 @@ fn online_model_tracks_the_drift_in_bounded_tables_and_exports_complete_versions
     // A second run's versions sort after the first's.
     let again = run_online(&config).unwrap();
     assert_eq!(again.versions[0], "v000005");
-    assert!(dir.path().join(&config.common.name).join("auc_over_time.svg").exists());
+    assert!(
+        dir.path()
+            .join(&config.common.name)
+            .join("auc_over_time.svg")
+            .exists()
+    );
 }

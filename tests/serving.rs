@@ -342,7 +342,9 @@ fn versions_landing_under_load_are_picked_up_and_each_answer_is_one_version() {
     let requests: Vec<ScoreRequest> = (1..=12u32)
         .map(|u| ScoreRequest {
             user: u.to_string(),
-            items: (0..20).map(|i| (1 + (u * 37 + i * 11) % 1682).to_string()).collect(),
+            items: (0..20)
+                .map(|i| (1 + (u * 37 + i * 11) % 1682).to_string())
+                .collect(),
             time: None,
         })
         .collect();
@@ -378,12 +380,15 @@ fn versions_landing_under_load_are_picked_up_and_each_answer_is_one_version() {
                 let mut i = t;
                 while !done.load(std::sync::atomic::Ordering::SeqCst) {
                     let r = &requests[i % requests.len()];
-                    let body = serde_json::to_vec(&serde_json::json!({"user": r.user, "items": r.items})).unwrap();
+                    let body =
+                        serde_json::to_vec(&serde_json::json!({"user": r.user, "items": r.items}))
+                            .unwrap();
                     let (status, answer) = client.request("POST", "/score", &body).unwrap();
                     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
                     let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
                     let version = answer["version"].as_str().unwrap().to_owned();
-                    let scores: Vec<f32> = serde_json::from_value(answer["scores"].clone()).unwrap();
+                    let scores: Vec<f32> =
+                        serde_json::from_value(answer["scores"].clone()).unwrap();
                     let want = &expected[ranker_of(&version)][i % requests.len()];
                     for (got, want) in scores.iter().zip(want) {
                         assert!((got - want).abs() < 1e-5, "{version}: {got} vs {want}");

@@ -125,10 +125,17 @@ fn the_server_counting_events_scores_as_training_computed() {
         post(&mut client, "/events", events(&ratings[at..end]));
         at = end;
     }
-    assert_ne!(served[0], before_any_event, "the counters changed the score");
+    assert_ne!(
+        served[0], before_any_event,
+        "the counters changed the score"
+    );
     // Bad events are refused, and serving goes on.
     let (status, body) = client
-        .request("POST", "/events", br#"{"events": [{"user": 1, "item": 2, "time": 3, "label": 7}]}"#)
+        .request(
+            "POST",
+            "/events",
+            br#"{"events": [{"user": 1, "item": 2, "time": 3, "label": 7}]}"#,
+        )
         .unwrap();
     assert_eq!(status, 422, "{}", String::from_utf8_lossy(&body));
     server.stop().unwrap();
@@ -146,6 +153,10 @@ fn the_server_counting_events_scores_as_training_computed() {
         .unwrap();
     assert_eq!(offline.len(), served.len());
     for (i, (s, o)) in served.iter().zip(&offline).enumerate() {
-        assert!((s - o).abs() < 1e-5, "row {i} {:?}: served {s}, offline {o}", scored[i]);
+        assert!(
+            (s - o).abs() < 1e-5,
+            "row {i} {:?}: served {s}, offline {o}",
+            scored[i]
+        );
     }
 }

@@ -159,8 +159,15 @@ mod tests {
         let mut enc = OpenEncoder::new(&schema, &first, admission, |_| 4).unwrap();
         assert_eq!(enc.layout().categorical, [("id".to_owned(), 5)]);
         let a = enc.encode(&first, 0).unwrap();
-        assert_eq!(a.categorical, [0, 1, 0], "5 admitted on its second sighting");
-        assert!((a.numeric[1]).abs() < 1e-6, "standardised by the first file");
+        assert_eq!(
+            a.categorical,
+            [0, 1, 0],
+            "5 admitted on its second sighting"
+        );
+        assert!(
+            (a.numeric[1]).abs() < 1e-6,
+            "standardised by the first file"
+        );
         let later = table(&[6, 5, 7], &[2.0, 2.0, 2.0]);
         let b = enc.encode(&later, 3).unwrap();
         assert_eq!(b.categorical, [2, 1, 0]);

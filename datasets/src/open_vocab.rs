@@ -287,6 +287,9 @@ mod tests {
         assert!(c.live <= capacity);
         assert!(c.evicted > 10_000, "{c:?}");
         // Candidates: at most the ids of the last ttl + ttl/4 events.
-        assert!(peak_candidates <= ttl as usize * 5 / 4 + 1, "{peak_candidates}");
+        assert!(
+            peak_candidates <= ttl as usize * 5 / 4 + 1,
+            "{peak_candidates}"
+        );
     }
 }

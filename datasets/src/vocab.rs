@@ -84,7 +84,10 @@ impl From<Vocabulary> for SerialVocab {
         let mut pairs: Vec<(u32, u64)> = v.ids.into_iter().map(|(t, i)| (i, t)).collect();
         pairs.sort_unstable();
         let dense = v.capacity == pairs.len()
-            && pairs.iter().enumerate().all(|(i, &(id, _))| id as usize == i + 1);
+            && pairs
+                .iter()
+                .enumerate()
+                .all(|(i, &(id, _))| id as usize == i + 1);
         SerialVocab {
             ids: (!dense).then(|| pairs.iter().map(|&(id, _)| id).collect()),
             capacity: (!dense).then_some(v.capacity),
@@ -187,7 +190,10 @@ mod tests {
         let text = serde_json::to_string(&open).unwrap();
         let back: Vocabulary = serde_json::from_str(&text).unwrap();
         assert_eq!(back, open);
-        assert_eq!((back.lookup(11), back.lookup(12), back.lookup(13)), (3, 1, 0));
+        assert_eq!(
+            (back.lookup(11), back.lookup(12), back.lookup(13)),
+            (3, 1, 0)
+        );
         assert_eq!(back.cardinality(), 6);
         // The dense form stays as it was (artifacts written before read alike).
         assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"tokens":[2,1,3]}"#);

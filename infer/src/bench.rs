@@ -7,7 +7,11 @@
 //!   fast greedy, against the naive greedy that recomputes every
 //!   log-determinant, on the same kernel, printed as a ratio;
 //! - feature hashing: raw tokens → model ids (XXH3 + vocabulary lookup)
-//!   through the serving encoder, on one thread.
+//!   through the serving encoder, on one thread;
+//! - the feature store: batched lookups of statistic-feature counters
+//!   (`crate::feature_store`, LMDB) from every core, as keys/s against the
+//!   seed figure of 10 M keys/s per machine, next to the same lookups in an
+//!   in-process hash map (what a store that is not a database would do).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -42,6 +46,30 @@ pub struct BenchServingOptions {
     pub dpp_runs: usize,
     pub naive_runs: usize,
     pub hash_rows: usize,
+    /// Keys in the feature store (half users, half items).
+    pub store_keys: usize,
+    /// Keys per batched lookup (one request's candidates).
+    pub store_batch: usize,
+    /// Lookups timed per measurement.
+    pub store_lookups: usize,
+}
+
+/// The feature store's lookup rates.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreBench {
+    pub keys: usize,
+    pub batch: usize,
+    pub threads: usize,
+    /// LMDB gets alone (one read transaction per batch).
+    pub raw_keys_per_second: f64,
+    /// Gets plus the decayed features of each key (what the request path does).
+    pub feature_keys_per_second: f64,
+    /// The same on one thread (how the store scales with cores).
+    pub feature_keys_per_second_one_thread: f64,
+    /// The same features from an in-process hash map of the counters.
+    pub hashmap_keys_per_second: f64,
+    /// The seed figure to compare with.
+    pub target_keys_per_second: f64,
 }
 
 /// Latency percentiles in milliseconds.
@@ -87,6 +115,7 @@ pub struct BenchServingReport {
     pub dpp_same_selection: bool,
     pub hashing_features: usize,
     pub hashing_features_per_second: f64,
+    pub store: StoreBench,
 }
 
 impl std::fmt::Display for BenchServingReport {
@@ -114,11 +143,26 @@ impl std::fmt::Display for BenchServingReport {
             self.dpp_speedup,
             self.dpp_same_selection
         )?;
-        write!(
+        writeln!(
             f,
             "feature hashing: {:.1} M features/s on one thread ({} features; goal >= 20 M/s per core)",
             self.hashing_features_per_second / 1e6,
             self.hashing_features
+        )?;
+        let s = &self.store;
+        write!(
+            f,
+            "feature store (LMDB, {} keys, batches of {}, {} threads): features {:.1} M keys/s ({:.1} M on one thread) = {:.2}x the seed's {:.0} M keys/s per machine | raw gets {:.1} M keys/s | in-process hash map {:.1} M keys/s (store / map = {:.2})",
+            s.keys,
+            s.batch,
+            s.threads,
+            s.feature_keys_per_second / 1e6,
+            s.feature_keys_per_second_one_thread / 1e6,
+            s.feature_keys_per_second / s.target_keys_per_second,
+            s.target_keys_per_second / 1e6,
+            s.raw_keys_per_second / 1e6,
+            s.hashmap_keys_per_second / 1e6,
+            s.feature_keys_per_second / s.hashmap_keys_per_second.max(1e-9)
         )
     }
 }
@@ -293,6 +337,8 @@ pub fn run(options: &BenchServingOptions) -> Result<BenchServingReport> {
     let seconds = t.elapsed().as_secs_f64();
     std::hint::black_box(sink);
 
+    let store = bench_store(options)?;
+
     Ok(BenchServingReport {
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
         model: model_name,
@@ -307,7 +353,152 @@ pub fn run(options: &BenchServingOptions) -> Result<BenchServingReport> {
         dpp_same_selection: fast == naive,
         hashing_features: features,
         hashing_features_per_second: features as f64 / seconds.max(1e-9),
+        store,
     })
+}
+
+/// Times `lookup(thread, batch index)` (which returns the keys it looked
+/// up) on every core until `total` keys are done; keys per second.
+fn keys_per_second(
+    threads: usize,
+    total: usize,
+    lookup: impl Fn(usize, usize) -> Result<usize> + Sync,
+) -> Result<f64> {
+    let per_thread = total.div_ceil(threads);
+    let start = Instant::now();
+    let done: Vec<Result<usize>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let lookup = &lookup;
+                s.spawn(move || {
+                    let (mut keys, mut batch) = (0, 0);
+                    while keys < per_thread {
+                        keys += lookup(t, batch)?;
+                        batch += 1;
+                    }
+                    Ok(keys)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a lookup thread panicked")))
+            })
+            .collect()
+    });
+    let seconds = start.elapsed().as_secs_f64();
+    let keys: usize = done
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .sum();
+    Ok(keys as f64 / seconds.max(1e-9))
+}
+
+/// Fills a store with `store_keys` counters and times batched lookups of
+/// uniformly drawn keys from every core.
+fn bench_store(options: &BenchServingOptions) -> Result<StoreBench> {
+    use std::collections::HashMap;
+
+    use ember_datasets::stats::{Counter, Prior, StatsConfig, features_into, observe};
+    use rand::{Rng, SeedableRng, rngs::SmallRng};
+
+    use crate::feature_store::{FeatureStore, KeyKind, StatEvent};
+
+    let config = StatsConfig::default();
+    let dir = std::env::temp_dir().join(format!("ember-bench-store-{}", std::process::id()));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    let per_kind = (options.store_keys / 2).max(1) as u64;
+    let day = 86_400;
+    let events: Vec<StatEvent> = (0..per_kind)
+        .map(|k| StatEvent {
+            user: k,
+            item: k,
+            time: 1_700_000_000 + k % (30 * day),
+            positive: k % 3 == 0,
+        })
+        .collect();
+    let outcome = (|| {
+        let store = FeatureStore::open(&dir, &config)?;
+        for chunk in events.chunks(100_000) {
+            store.observe(chunk)?;
+        }
+        // The baseline: the same counters in a hash map.
+        let mut map: HashMap<(u8, u64), Vec<Counter>> =
+            HashMap::with_capacity(2 * per_kind as usize);
+        let mut prior = Prior::default();
+        for e in &events {
+            for key in [(0u8, e.user), (1u8, e.item)] {
+                let c = map
+                    .entry(key)
+                    .or_insert_with(|| vec![Counter::default(); config.half_lives_days.len()]);
+                observe(c, e.time, e.positive, &config);
+            }
+            prior.observe(e.positive);
+        }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let batch = options.store_batch.max(1);
+        let t = 1_700_000_000 + 31 * day;
+        let keys_of = |thread: usize, b: usize| -> Vec<u64> {
+            let mut rng = SmallRng::seed_from_u64((thread as u64) << 32 | b as u64);
+            (0..batch).map(|_| rng.random_range(0..per_kind)).collect()
+        };
+        let width = 2 * config.half_lives_days.len();
+        let raw = keys_per_second(threads, options.store_lookups, |thread, b| {
+            let keys = keys_of(thread, b);
+            let reader = store.reader()?;
+            let mut bytes = 0usize;
+            for &k in &keys {
+                bytes += reader.raw(KeyKind::Item, k)?.map_or(0, <[u8]>::len);
+            }
+            std::hint::black_box(bytes);
+            Ok(keys.len())
+        })?;
+        let features_on = |threads: usize| {
+            keys_per_second(threads, options.store_lookups, |thread, b| {
+                let keys = keys_of(thread, b);
+                let mut out = Vec::with_capacity(keys.len() * width);
+                store
+                    .reader()?
+                    .features_many(KeyKind::Item, &keys, t, &mut out)?;
+                std::hint::black_box(&out);
+                Ok(keys.len())
+            })
+        };
+        let one_thread = features_on(1)?;
+        let features = features_on(threads)?;
+        let hashmap = keys_per_second(threads, options.store_lookups, |thread, b| {
+            let keys = keys_of(thread, b);
+            let mut out = vec![0f32; keys.len() * width];
+            for (&k, slot) in keys.iter().zip(out.chunks_exact_mut(width)) {
+                features_into(
+                    map.get(&(1, k)).map(Vec::as_slice),
+                    t,
+                    &prior,
+                    &config,
+                    slot,
+                );
+            }
+            std::hint::black_box(&out);
+            Ok(keys.len())
+        })?;
+        Ok(StoreBench {
+            keys: 2 * per_kind as usize,
+            batch,
+            threads,
+            raw_keys_per_second: raw,
+            feature_keys_per_second: features,
+            feature_keys_per_second_one_thread: one_thread,
+            hashmap_keys_per_second: hashmap,
+            target_keys_per_second: 10e6,
+        })
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    outcome
 }
 
 /// Writes the report as JSON.

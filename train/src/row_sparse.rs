@@ -499,6 +499,44 @@ mod tests {
     }
 
     #[test]
+    fn reset_rows_start_a_row_as_new_and_leave_the_others() {
+        let device = Device::flex().autodiff();
+        let steps: Vec<Vec<i32>> = vec![vec![0, 1, 2], vec![1, 2, 3]];
+        let run = |reset: bool| {
+            let mut t = table(&device);
+            let mut optim =
+                RowSparseOptimizer::new(RowSparseConfig::new(OptimizerKind::Adam, 1e-8));
+            for ids in &steps {
+                let recorder = RowRecorder::default();
+                let looked_up = t.lookup_row_sparse(ids, &recorder);
+                let mut grads = loss(looked_up).backward();
+                t = optim.step(0.05, t, recorder.take(), &mut grads);
+            }
+            if reset {
+                t = optim.reset_rows(t, &[1]);
+            }
+            // One more step on row 1: a reset row moves as a fresh one does.
+            let recorder = RowRecorder::default();
+            let looked_up = t.lookup_row_sparse(&[1], &recorder);
+            let mut grads = loss(looked_up).backward();
+            weights(&optim.step(0.05, t, recorder.take(), &mut grads))
+        };
+        let (kept, reset) = (run(false), run(true));
+        // Other rows are untouched by the reset.
+        assert_eq!(kept[..DIM], reset[..DIM]);
+        assert_eq!(kept[2 * DIM..], reset[2 * DIM..]);
+        // Row 1 started from zero weights and zero moments, with no missed
+        // steps to catch up: at the table's step t = 3 a fresh row's first
+        // update is lr · ĉ₃ · (1-β₁)/√(1-β₂) in size, ĉ₃ = √(1-β₂³)/(1-β₁³).
+        let c3 = (1.0 - 0.999f64.powi(3)).sqrt() / (1.0 - 0.9f64.powi(3));
+        let size = (0.05 * c3 * 0.1 / 0.001f64.sqrt()) as f32;
+        for &w in &reset[DIM..2 * DIM] {
+            assert!((w.abs() - size).abs() < 1e-4, "{w} vs ±{size}");
+        }
+        assert_ne!(kept[DIM..2 * DIM], reset[DIM..2 * DIM]);
+    }
+
+    #[test]
     fn adam_matches_dense_adam_when_every_row_is_touched() {
         // Every row in every step (with repeats, which the dedup must sum).
         let steps: Vec<Vec<i32>> = (0..4)

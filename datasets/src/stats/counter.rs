@@ -90,7 +90,7 @@ pub fn features_into(
 /// The key of an id in the counters: its value if it is a non-negative
 /// integer (MovieLens-style ids), else its XXH3 hash.
 pub fn stats_key(id: &str) -> u64 {
-    id.trim().parse::<u64>().unwrap_or_else(|_| {
-        xxhash_rust::xxh3::xxh3_64(id.trim().as_bytes())
-    })
+    id.trim()
+        .parse::<u64>()
+        .unwrap_or_else(|_| xxhash_rust::xxh3::xxh3_64(id.trim().as_bytes()))
 }

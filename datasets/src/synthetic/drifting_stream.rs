@@ -223,7 +223,10 @@ mod tests {
         assert!(s.users > 100, "users keep arriving: {}", s.users);
         let text = std::fs::read_to_string(dir.path().join("part-00002.csv")).unwrap();
         let rows: Vec<&str> = text.lines().collect();
-        assert_eq!(rows[0], "time,user,item,segment,category,device,click,p_true");
+        assert_eq!(
+            rows[0],
+            "time,user,item,segment,category,device,click,p_true"
+        );
         assert_eq!(rows.len(), 501);
         let p: f64 = rows[1].rsplit(',').next().unwrap().parse().unwrap();
         assert!(p > 0.0 && p < 1.0);

@@ -181,7 +181,14 @@ impl RowEncoder {
         for (f, (slot, &cell)) in self.slots.iter().zip(cells).enumerate() {
             let encoder = &self.encoders[f];
             let bytes = match (slot, cell) {
-                (Slot::Numeric { column, normalisation, fill }, cell) => {
+                (
+                    Slot::Numeric {
+                        column,
+                        normalisation,
+                        fill,
+                    },
+                    cell,
+                ) => {
                     let x = match cell {
                         Cell::Number(x) => x,
                         Cell::Bytes(b) => parse_number(b).ok_or_else(|| {
@@ -193,7 +200,10 @@ impl RowEncoder {
                         })?,
                     };
                     let FieldEncoder::Numeric { shift, scale } = *encoder else {
-                        bail!("field '{}' is numeric but its encoder is not", self.names[f]);
+                        bail!(
+                            "field '{}' is numeric but its encoder is not",
+                            self.names[f]
+                        );
                     };
                     let x = transform_numeric(*normalisation, *fill, x);
                     out.numeric[numeric_start + column] = (x - shift) / scale;

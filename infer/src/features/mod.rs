@@ -23,7 +23,10 @@ const MAX_FIELDS: usize = 16;
 enum Source {
     Catalog(CellSource),
     /// Column `column` of the user's or the item's statistic features.
-    Stat { kind: KeyKind, column: usize },
+    Stat {
+        kind: KeyKind,
+        column: usize,
+    },
 }
 
 /// Encodes (user, item) pairs for one ranking model from the catalog and,
@@ -62,9 +65,7 @@ impl PairEncoder {
                 if let Some(s) = catalog.cell_source(name) {
                     return Ok(Source::Catalog(s));
                 }
-                if let Some((prefix, column)) =
-                    stats.and_then(|s| s.column_of(name, &prefixes))
-                {
+                if let Some((prefix, column)) = stats.and_then(|s| s.column_of(name, &prefixes)) {
                     let kind = kinds[prefixes.iter().position(|&p| p == prefix).expect("listed")];
                     return Ok(Source::Stat { kind, column });
                 }
@@ -114,8 +115,16 @@ impl PairEncoder {
         if let Some(config) = &self.stats {
             let store = store.context("this model reads statistic features: the pipeline needs [features] store = \"...\"")?;
             width = 2 * config.half_lives_days.len();
-            store.features_many(KeyKind::User, &[stats_key(catalog.user_id(user))], time, &mut user_stats)?;
-            let keys: Vec<u64> = items.iter().map(|&i| stats_key(catalog.item_id(i))).collect();
+            store.features_many(
+                KeyKind::User,
+                &[stats_key(catalog.user_id(user))],
+                time,
+                &mut user_stats,
+            )?;
+            let keys: Vec<u64> = items
+                .iter()
+                .map(|&i| stats_key(catalog.item_id(i)))
+                .collect();
             store.features_many(KeyKind::Item, &keys, time, &mut item_stats)?;
         }
         for (i, &item) in items.iter().enumerate() {
@@ -123,10 +132,14 @@ impl PairEncoder {
             for (cell, &source) in cells.iter_mut().zip(&self.sources) {
                 *cell = match source {
                     Source::Catalog(s) => Cell::Bytes(catalog.cell(s, user, item)),
-                    Source::Stat { kind: KeyKind::User, column } => Cell::Number(user_stats[column]),
-                    Source::Stat { kind: KeyKind::Item, column } => {
-                        Cell::Number(item_stats[i * width + column])
-                    }
+                    Source::Stat {
+                        kind: KeyKind::User,
+                        column,
+                    } => Cell::Number(user_stats[column]),
+                    Source::Stat {
+                        kind: KeyKind::Item,
+                        column,
+                    } => Cell::Number(item_stats[i * width + column]),
                 };
             }
             self.encoder.push_row(out, &cells[..n])?;

@@ -272,7 +272,10 @@ impl Pipeline {
     }
 
     /// Counts `events` in the feature store (`POST /events`).
-    pub fn observe(&self, events: &[EventRequest]) -> Result<std::result::Result<usize, RequestError>> {
+    pub fn observe(
+        &self,
+        events: &[EventRequest],
+    ) -> Result<std::result::Result<usize, RequestError>> {
         let Some(store) = &self.store else {
             return Ok(Err(RequestError::Invalid(
                 "this pipeline has no feature store ([features] store = \"DIR\")".into(),
@@ -377,7 +380,10 @@ impl Pipeline {
     }
 
     /// A read view of the feature store if `stage` reads statistic features.
-    fn stats_reader(&self, stage: &RankStage) -> Result<Option<crate::feature_store::StoreReader<'_>>> {
+    fn stats_reader(
+        &self,
+        stage: &RankStage,
+    ) -> Result<Option<crate::feature_store::StoreReader<'_>>> {
         match (&self.store, stage.encoder.stats()) {
             (Some(store), Some(_)) => Ok(Some(store.reader()?)),
             _ => Ok(None),

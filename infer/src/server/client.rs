@@ -201,7 +201,11 @@ impl std::fmt::Display for LoadTestReport {
             self.max_ms
         )?;
         if self.versions.len() > 1 {
-            let seen: Vec<String> = self.versions.iter().map(|(v, n)| format!("{v} {n}")).collect();
+            let seen: Vec<String> = self
+                .versions
+                .iter()
+                .map(|(v, n)| format!("{v} {n}"))
+                .collect();
             write!(f, " | answered by {}", seen.join(", "))?;
         }
         if let Some(p) = &self.first_problem {

@@ -93,11 +93,11 @@ pub async fn watch(state: Arc<AppState>, pipeline: PathBuf, options: WatchOption
         }
         let (name, path) = newest;
         tried = Some(name.clone());
-        let (pipeline, overrides, opts) = (pipeline.clone(), state.overrides.clone(), options.clone());
-        let loaded = tokio::task::spawn_blocking(move || {
-            load_version(&pipeline, &overrides, &opts, &path)
-        })
-        .await;
+        let (pipeline, overrides, opts) =
+            (pipeline.clone(), state.overrides.clone(), options.clone());
+        let loaded =
+            tokio::task::spawn_blocking(move || load_version(&pipeline, &overrides, &opts, &path))
+                .await;
         let pipeline = match loaded {
             Ok(Ok(p)) => p,
             Ok(Err(e)) => {
@@ -122,7 +122,9 @@ pub async fn watch(state: Arc<AppState>, pipeline: PathBuf, options: WatchOption
             continue;
         }
         match rx.await {
-            Ok(info) => tracing::info!(version = %info.current, previous = ?info.previous, "watch: version live"),
+            Ok(info) => {
+                tracing::info!(version = %info.current, previous = ?info.previous, "watch: version live")
+            }
             Err(_) => return, // the worker has stopped: the server is going down
         }
     }
@@ -136,7 +138,12 @@ mod tests {
     fn the_newest_complete_version_wins() {
         let dir = tempfile::tempdir().unwrap();
         assert!(newest_version(dir.path()).unwrap().is_none());
-        for (name, complete) in [("v000001", true), ("v000003", false), ("v000002", true), (".v000004.partial", true)] {
+        for (name, complete) in [
+            ("v000001", true),
+            ("v000003", false),
+            ("v000002", true),
+            (".v000004.partial", true),
+        ] {
             let d = dir.path().join(name);
             std::fs::create_dir(&d).unwrap();
             if complete {

@@ -93,13 +93,38 @@ impl ClosedWindow {
     }
 
     /// AUC and logloss of the online, frozen and true scores.
-    #[allow(clippy::type_complexity)]
-    pub fn measure(&self) -> (f64, (Option<f64>, f64), Option<(Option<f64>, f64)>, Option<(Option<f64>, f64)>) {
-        let of = |s: &[f32]| (auc(s, &self.labels), logloss(s, &self.labels));
-        let rate = self.labels.iter().map(|&y| f64::from(y)).sum::<f64>() / self.rows().max(1) as f64;
+    pub fn measure(&self) -> WindowMetrics {
+        let of = |s: &[f32]| Scored {
+            auc: auc(s, &self.labels),
+            logloss: logloss(s, &self.labels),
+        };
         let full = |s: &[f32]| (s.len() == self.rows() && !s.is_empty()).then(|| of(s));
-        (rate, of(&self.scores), full(&self.frozen), full(&self.truth))
+        WindowMetrics {
+            positive_rate: self.labels.iter().map(|&y| f64::from(y)).sum::<f64>()
+                / self.rows().max(1) as f64,
+            online: of(&self.scores),
+            frozen: full(&self.frozen),
+            truth: full(&self.truth),
+        }
     }
+}
+
+/// AUC (`None` with one class only) and logloss of one kind of score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scored {
+    pub auc: Option<f64>,
+    pub logloss: f64,
+}
+
+/// What one window measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WindowMetrics {
+    pub positive_rate: f64,
+    pub online: Scored,
+    /// The frozen first-window model (absent in the first window).
+    pub frozen: Option<Scored>,
+    /// The true probabilities (absent when the stream has none).
+    pub truth: Option<Scored>,
 }
 
 /// Peak resident set size of this process, MiB (`VmHWM`; Linux only).
@@ -157,7 +182,8 @@ pub fn markdown_table(records: &[WindowRecord]) -> String {
             r.logloss,
             r.live_rows,
             r.evicted,
-            r.peak_rss_mib.map_or_else(|| "–".to_owned(), |m| format!("{m:.0}")),
+            r.peak_rss_mib
+                .map_or_else(|| "–".to_owned(), |m| format!("{m:.0}")),
         ));
     }
     out
@@ -174,12 +200,11 @@ mod tests {
         rows.push(&[1.0, 0.0], &[0.2, 0.7], &[], &[0.6, 0.4]);
         let first = rows.take(2);
         assert_eq!(rows.len(), 2);
-        let (rate, (auc, _), frozen, truth) = first.measure();
-        assert_eq!((rate, auc), (0.5, Some(1.0)));
-        assert!(frozen.is_none(), "no frozen scores");
-        assert_eq!(truth.unwrap().0, Some(1.0));
-        let (_, (auc, _), _, _) = rows.take(10).measure();
-        assert_eq!(auc, Some(0.0));
+        let m = first.measure();
+        assert_eq!((m.positive_rate, m.online.auc), (0.5, Some(1.0)));
+        assert!(m.frozen.is_none(), "no frozen scores");
+        assert_eq!(m.truth.unwrap().auc, Some(1.0));
+        assert_eq!(rows.take(10).measure().online.auc, Some(0.0));
         assert!(rows.is_empty());
     }
 }

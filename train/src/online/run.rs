@@ -64,7 +64,12 @@ fn read_stream_file(
         for_each_row(path, Some(spec.delimiter), &[column], |line, cells| {
             let text = std::str::from_utf8(cells[0].trim_ascii()).unwrap_or("");
             let p: f32 = text.parse().map_err(|_| {
-                DataError::malformed(path, Some(line), Some(column), format!("'{text}' is not a probability"))
+                DataError::malformed(
+                    path,
+                    Some(line),
+                    Some(column),
+                    format!("'{text}' is not a probability"),
+                )
             })?;
             truth.push(p);
             Ok(())
@@ -136,9 +141,15 @@ fn export_version(
 /// takes them as newer.
 fn latest_version_number(versions: &Path) -> Result<u64> {
     let mut latest = 0;
-    for entry in std::fs::read_dir(versions).with_context(|| format!("reading {}", versions.display()))? {
+    for entry in
+        std::fs::read_dir(versions).with_context(|| format!("reading {}", versions.display()))?
+    {
         let name = entry?.file_name();
-        if let Some(n) = name.to_str().and_then(|n| n.strip_prefix('v')).and_then(|n| n.parse::<u64>().ok()) {
+        if let Some(n) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix('v'))
+            .and_then(|n| n.parse::<u64>().ok())
+        {
             latest = latest.max(n);
         }
     }
@@ -195,7 +206,8 @@ pub fn run_online(config: &OnlineRunConfig) -> Result<OnlineSummary> {
     let started = Instant::now();
     let bar = ProgressBar::new_spinner();
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}]").expect("a valid template"),
+        ProgressStyle::with_template("{spinner} {msg} [{elapsed_precise}]")
+            .expect("a valid template"),
     );
 
     while let Some(path) = files.next_file()? {
@@ -205,7 +217,10 @@ pub fn run_online(config: &OnlineRunConfig) -> Result<OnlineSummary> {
             Some(e) => e,
             None => {
                 let e = OpenEncoder::new(&spec.schema, &raw, o.admission, |name| {
-                    o.capacity.get(name).copied().unwrap_or(o.admission.capacity)
+                    o.capacity
+                        .get(name)
+                        .copied()
+                        .unwrap_or(o.admission.capacity)
                 })?;
                 layout = e.layout();
                 model = Some(
@@ -223,7 +238,9 @@ pub fn run_online(config: &OnlineRunConfig) -> Result<OnlineSummary> {
             // A batch never straddles a window, so the frozen model starts
             // exactly at the second window.
             let to_window = o.window_events - position % o.window_events;
-            let end = (start + t.batch_size).min(n).min(start + to_window as usize);
+            let end = (start + t.batch_size)
+                .min(n)
+                .min(start + to_window as usize);
             let rows: Vec<usize> = (start..end).collect();
             let part = raw.take(&rows);
             let batch = BatchRows {
@@ -253,28 +270,32 @@ pub fn run_online(config: &OnlineRunConfig) -> Result<OnlineSummary> {
                 .valid()
                 .predict_proba(&batch.live, t.eval_batch_size, &run.device);
             let frozen_scores = match (&frozen, &batch.frozen) {
-                (Some(f), Some(data)) => f.model.predict_proba(data, t.eval_batch_size, &run.device),
+                (Some(f), Some(data)) => {
+                    f.model.predict_proba(data, t.eval_batch_size, &run.device)
+                }
                 _ => Vec::new(),
             };
             pending.push(&batch.live.labels, &scores, &frozen_scores, &batch.truth);
-            let (trained, _loss) =
-                stepper.step(current, Batch::from_rows(&batch.live, &all, &run.train_device));
+            let (trained, _loss) = stepper.step(
+                current,
+                Batch::from_rows(&batch.live, &all, &run.train_device),
+            );
             model = Some(trained);
 
-            if position % o.window_events == 0 {
+            if position.is_multiple_of(o.window_events) {
                 let window = pending.take(o.window_events as usize);
-                let (rate, (auc, ll), frozen_m, truth_m) = window.measure();
+                let m = window.measure();
                 let counts = encoder.counts();
                 let record = WindowRecord {
                     window: summary.windows.len() + 1,
                     events: position,
-                    positive_rate: rate,
-                    auc,
-                    logloss: ll,
-                    frozen_auc: frozen_m.and_then(|m| m.0),
-                    frozen_logloss: frozen_m.map(|m| m.1),
-                    oracle_auc: truth_m.and_then(|m| m.0),
-                    oracle_logloss: truth_m.map(|m| m.1),
+                    positive_rate: m.positive_rate,
+                    auc: m.online.auc,
+                    logloss: m.online.logloss,
+                    frozen_auc: m.frozen.and_then(|s| s.auc),
+                    frozen_logloss: m.frozen.map(|s| s.logloss),
+                    oracle_auc: m.truth.and_then(|s| s.auc),
+                    oracle_logloss: m.truth.map(|s| s.logloss),
                     live_rows: counts.iter().map(|(_, c)| c.live).sum(),
                     admitted: counts.iter().map(|(_, c)| c.admitted).sum(),
                     evicted: counts.iter().map(|(_, c)| c.evicted).sum(),
@@ -292,7 +313,15 @@ pub fn run_online(config: &OnlineRunConfig) -> Result<OnlineSummary> {
                     "window"
                 );
                 for (field, c) in &counts {
-                    tracing::debug!(field, live = c.live, candidates = c.candidates, admitted = c.admitted, evicted = c.evicted, refused_full = c.refused_full, "vocabulary");
+                    tracing::debug!(
+                        field,
+                        live = c.live,
+                        candidates = c.candidates,
+                        admitted = c.admitted,
+                        evicted = c.evicted,
+                        refused_full = c.refused_full,
+                        "vocabulary"
+                    );
                 }
                 summary.windows.push(record);
                 if o.frozen_baseline && frozen.is_none() {
@@ -302,8 +331,8 @@ pub fn run_online(config: &OnlineRunConfig) -> Result<OnlineSummary> {
                     });
                 }
             }
-            let due_events = o.export_every_events > 0
-                && position - last_export.0 >= o.export_every_events;
+            let due_events =
+                o.export_every_events > 0 && position - last_export.0 >= o.export_every_events;
             let due_time = o.export_every_seconds > 0.0
                 && last_export.1.elapsed().as_secs_f64() >= o.export_every_seconds;
             if due_events || due_time {
@@ -335,7 +364,11 @@ pub fn run_online(config: &OnlineRunConfig) -> Result<OnlineSummary> {
         bar.tick();
     }
     bar.finish_and_clear();
-    anyhow::ensure!(position > 0, "stream {}: no events", config.stream.path.display());
+    anyhow::ensure!(
+        position > 0,
+        "stream {}: no events",
+        config.stream.path.display()
+    );
     summary.events = position;
     summary.train_seconds = started.elapsed().as_secs_f64();
     summary.events_per_second = position as f64 / summary.train_seconds.max(1e-9);
@@ -368,6 +401,9 @@ fn write_report(dir: &Path, summary: &OnlineSummary) -> Result<()> {
     write("summary.json", serde_json::to_string_pretty(summary)?)?;
     write("windows.md", markdown_table(&summary.windows))?;
     let title = format!("{}: progressive AUC per window", summary.name);
-    write("auc_over_time.svg", auc_chart(&title, &summary.windows).to_svg())?;
+    write(
+        "auc_over_time.svg",
+        auc_chart(&title, &summary.windows).to_svg(),
+    )?;
     Ok(())
 }

@@ -19,14 +19,20 @@ pub struct StreamFiles {
 /// A file still being written: a shipper writes `.name` or `name.tmp` and
 /// renames it when complete.
 fn in_progress(path: &Path) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     name.starts_with('.') || name.ends_with(".tmp")
 }
 
 impl StreamFiles {
     pub fn new(config: &StreamConfig) -> Result<Self> {
         if !config.path.exists() {
-            bail!("stream {}: no such file or directory", config.path.display());
+            bail!(
+                "stream {}: no such file or directory",
+                config.path.display()
+            );
         }
         Ok(Self {
             config: config.clone(),
@@ -68,8 +74,7 @@ impl StreamFiles {
                 return Ok(Some(next));
             }
             let idle = self.config.idle_timeout_seconds;
-            if !self.config.follow
-                || (idle > 0.0 && waiting_since.elapsed().as_secs_f64() >= idle)
+            if !self.config.follow || (idle > 0.0 && waiting_since.elapsed().as_secs_f64() >= idle)
             {
                 return Ok(None);
             }
