@@ -2,6 +2,7 @@
 //! schema files, demo, mixer, and serving (serve, bench-serving, load-test,
 //! eval-serving).
 
+mod config_args;
 mod demo;
 mod malloc_tuning;
 mod mixer;
@@ -36,14 +37,8 @@ enum Command {
     /// A config with `family = "multitask"` trains a multi-task model,
     /// one with `[model] kind = "two_tower"` a retrieval model.
     Train {
-        #[arg(long, short)]
-        config: PathBuf,
-        /// Override a config key, e.g. `--set train.lr=0.01 --set model.kind=fm`.
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        overrides: Vec<String>,
-        /// auto | cpu | flex | ndarray | wgpu (overrides the config's `device`).
-        #[arg(long)]
-        device: Option<DeviceChoice>,
+        #[command(flatten)]
+        run: config_args::ConfigArgs,
         /// Continue from the run's last checkpoint.
         #[arg(long)]
         resume: bool,
@@ -70,7 +65,7 @@ enum Command {
     /// Train on a time-ordered stream of events (a file, or a directory that
     /// receives files): each batch once, scored before it is trained on
     /// (progressive validation per window), versions exported as it goes.
-    Online(online::OnlineArgs),
+    Online(config_args::ConfigArgs),
     /// Write a stream of impressions whose true click probabilities drift
     /// over time, as numbered CSV files (the input of configs/online/).
     ExampleStream(online::ExampleStreamArgs),
@@ -249,9 +244,7 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train {
-            config,
-            overrides,
-            device,
+            run,
             resume,
             summary,
         } => {
@@ -259,11 +252,9 @@ fn run(cli: Cli) -> Result<()> {
                 resume,
                 ..Default::default()
             };
-            let json = match AnyRunConfig::load(&config, &overrides)? {
+            let json = match AnyRunConfig::load(&run.config, &run.overrides)? {
                 AnyRunConfig::Ranking(mut config) => {
-                    if let Some(device) = device {
-                        config.common.device = device;
-                    }
+                    run.apply(&mut config.common);
                     let data = ember_datasets::registry::load(&config.data)?;
                     let result = ember_train::fit(&config, &data, &options)?;
                     println!(
@@ -280,9 +271,7 @@ fn run(cli: Cli) -> Result<()> {
                     serde_json::to_string_pretty(&result)?
                 }
                 AnyRunConfig::MultiTask(mut config) => {
-                    if let Some(device) = device {
-                        config.common.device = device;
-                    }
+                    run.apply(&mut config.common);
                     let data = ember_datasets::registry::load(&config.data)?;
                     let result = ember_train::multitask::fit(&config, &data, &options)?.summary;
                     println!(
@@ -309,9 +298,7 @@ fn run(cli: Cli) -> Result<()> {
                     serde_json::to_string_pretty(&result)?
                 }
                 AnyRunConfig::Retrieval(mut config) => {
-                    if let Some(device) = device {
-                        config.common.device = device;
-                    }
+                    run.apply(&mut config.common);
                     retrieval::train(&config, &options)?
                 }
             };

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::config_args::ConfigArgs;
 use anyhow::{Context, Result};
 use clap::Subcommand;
 use ember_datasets::simulator::{MixPolicy, SessionState, SimConfig};
@@ -13,14 +14,9 @@ use ember_train::rl::{EvalOptions, MixerRunConfig, evaluate_mixers, train_mixer,
 pub enum MixerCommand {
     /// Train a DQN mixer on the feed simulator; writes metrics and an artifact.
     Train {
-        #[arg(long, short)]
-        config: PathBuf,
-        /// Override a config key, e.g. `--set dqn.episodes=5000 --set model.recurrent=false`.
-        #[arg(long = "set", value_name = "KEY=VALUE")]
-        overrides: Vec<String>,
-        /// auto | cpu | flex | ndarray | wgpu (overrides the config's `device`).
-        #[arg(long)]
-        device: Option<DeviceChoice>,
+        /// A mixer run config (`--set dqn.episodes=5000 --set model.recurrent=false`).
+        #[command(flatten)]
+        run: ConfigArgs,
     },
     /// Score exported mixers against random, greedy pCTR and the best fixed
     /// mix on held-out sessions; writes report.md/json and clicks_vs_share.svg.
@@ -55,15 +51,9 @@ pub enum MixerCommand {
 
 pub fn run(command: MixerCommand) -> Result<()> {
     match command {
-        MixerCommand::Train {
-            config,
-            overrides,
-            device,
-        } => {
-            let (mut config, sim) = MixerRunConfig::load(&config, &overrides)?;
-            if let Some(device) = device {
-                config.common.device = device;
-            }
+        MixerCommand::Train { run } => {
+            let (mut config, sim) = MixerRunConfig::load(&run.config, &run.overrides)?;
+            run.apply(&mut config.common);
             let trained = train_mixer(&config, &sim)?;
             let s = &trained.summary;
             println!(

@@ -5,27 +5,15 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use ember_datasets::synthetic::drifting_stream::{DriftingStreamConfig, write_drifting_stream};
-use ember_models::device::DeviceChoice;
 use ember_train::online::{OnlineRunConfig, run_online};
 
-#[derive(Args)]
-pub struct OnlineArgs {
-    /// An online run config (see configs/online/).
-    #[arg(long, short)]
-    config: PathBuf,
-    /// Override a config key, e.g. `--set online.window_events=5000`.
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    overrides: Vec<String>,
-    #[arg(long)]
-    device: Option<DeviceChoice>,
-}
+use crate::config_args::ConfigArgs;
 
-/// Trains on the stream to its end; prints the per-window table.
-pub fn online(args: OnlineArgs) -> Result<()> {
+/// Trains on the stream to its end (an online run config, configs/online/,
+/// e.g. `--set online.window_events=5000`); prints the per-window table.
+pub fn online(args: ConfigArgs) -> Result<()> {
     let mut config = OnlineRunConfig::load(&args.config, &args.overrides)?;
-    if let Some(device) = args.device {
-        config.common.device = device;
-    }
+    args.apply(&mut config.common);
     let summary = run_online(&config)?;
     println!(
         "{}",

@@ -4,6 +4,8 @@
 //! One tiny model (one epoch, 16-dimensional vectors) is trained through
 //! the CLI once and shared by the tests of this file.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -11,9 +13,9 @@ use std::sync::OnceLock;
 use ember_datasets::registry::{DataConfig, shared_data_dir};
 use ember_datasets::sources::Ml100kRetrieval;
 use ember_datasets::{RetrievalData, load_retrieval};
+use ember_infer::server::BackgroundServer;
 use ember_infer::server::client::HttpClient;
 use ember_infer::server::metrics::sample;
-use ember_infer::server::{BackgroundServer, BatchingConfig, ServeOptions};
 use ember_infer::{Retriever, SearchMode};
 use ember_models::device::DeviceChoice;
 use ember_train::retrieval::RetrievalSummary;
@@ -209,14 +211,7 @@ fn the_index_serves_every_test_user_and_metrics_show_no_exact_fallback() {
         ),
     )
     .unwrap();
-    let server = BackgroundServer::load_and_start(ServeOptions {
-        pipeline,
-        overrides: Vec::new(),
-        addr: "127.0.0.1:0".parse().unwrap(),
-        batching: BatchingConfig::default(),
-        watch: None,
-    })
-    .unwrap();
+    let server = BackgroundServer::load_and_start(common::serve_options(pipeline)).unwrap();
     let mut client = HttpClient::new(server.addr);
     let mut metrics = || {
         let (status, body) = client.request("GET", "/metrics", b"").unwrap();

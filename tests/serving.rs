@@ -17,7 +17,7 @@ use ember_infer::pipeline::{RecommendRequest, ScoreRequest};
 use ember_infer::rerank::{RerankerConfig, RulesConfig};
 use ember_infer::server::client::{HttpClient, LoadTestOptions, run_load_test};
 use ember_infer::server::watch::WatchOptions;
-use ember_infer::server::{BackgroundServer, BatchingConfig, ServeOptions};
+use ember_infer::server::{BackgroundServer, ServeOptions};
 use ember_models::ModelKind;
 
 struct Fixture {
@@ -98,13 +98,7 @@ fn fixture() -> Option<&'static Fixture> {
 }
 
 fn options(versions: &Path, version: &str) -> ServeOptions {
-    ServeOptions {
-        pipeline: versions.join(format!("{version}.toml")),
-        overrides: Vec::new(),
-        addr: "127.0.0.1:0".parse().unwrap(),
-        batching: BatchingConfig::default(),
-        watch: None,
-    }
+    common::serve_options(versions.join(format!("{version}.toml")))
 }
 
 fn load_options(requests: usize, malformed: f64) -> LoadTestOptions {

@@ -10,8 +10,8 @@ use ember_datasets::registry::{DataConfig, shared_data_dir};
 use ember_datasets::sources::Ml100kCtr;
 use ember_datasets::stats::StatsConfig;
 use ember_infer::Predictor;
+use ember_infer::server::BackgroundServer;
 use ember_infer::server::client::HttpClient;
-use ember_infer::server::{BackgroundServer, BatchingConfig, ServeOptions};
 use ember_models::ModelKind;
 use ember_models::device::DeviceChoice;
 
@@ -89,14 +89,7 @@ fn the_server_counting_events_scores_as_training_computed() {
     let scored = &ratings[test_start..test_start + 300];
     let first_time = scored[0].3;
 
-    let server = BackgroundServer::load_and_start(ServeOptions {
-        pipeline,
-        overrides: Vec::new(),
-        addr: "127.0.0.1:0".parse().unwrap(),
-        batching: BatchingConfig::default(),
-        watch: None,
-    })
-    .unwrap();
+    let server = BackgroundServer::load_and_start(common::serve_options(pipeline)).unwrap();
     let mut client = HttpClient::new(server.addr);
     let score = |client: &mut HttpClient, r: &Rating| -> f32 {
         let answer = post(

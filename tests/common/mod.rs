@@ -1,7 +1,7 @@
 //! Shared helpers for the end-to-end tests.
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ember_datasets::registry::{DataConfig, PreparedData, load};
 use ember_datasets::sources::SyntheticCtr;
@@ -61,4 +61,15 @@ pub fn train(config: &RunConfig) -> (PreparedData, RunSummary) {
     let data = load(&config.data).expect("data loads");
     let summary = fit(config, &data, &FitOptions::default()).expect("training runs");
     (data, summary)
+}
+
+/// Serving `pipeline` on a free loopback port, default batching, no watch.
+pub fn serve_options(pipeline: PathBuf) -> ember_infer::server::ServeOptions {
+    ember_infer::server::ServeOptions {
+        pipeline,
+        overrides: Vec::new(),
+        addr: "127.0.0.1:0".parse().unwrap(),
+        batching: ember_infer::server::BatchingConfig::default(),
+        watch: None,
+    }
 }

@@ -6,6 +6,7 @@ pub mod config;
 pub mod progressive;
 pub mod run;
 pub mod stream;
+pub mod versions;
 
 pub use config::{OnlineOptions, OnlineRunConfig, OnlineSections, StreamConfig};
 pub use progressive::WindowRecord;
