@@ -361,7 +361,16 @@ fn every_preset_parses_as_a_run_config() {
         let dir = dir.unwrap().path();
         // schemas/ holds CSV schemas, data/ shared [data] tables, mixer/ the
         // RL mixer's own configs and serving/ pipelines (tests/serving.rs
-        // parses those).
+        // parses those); online/ holds `ember online` configs.
+        if dir.ends_with("online") {
+            for file in std::fs::read_dir(&dir).unwrap() {
+                let path = file.unwrap().path();
+                ember_train::online::OnlineRunConfig::load(&path, &[]).unwrap();
+                let err = AnyRunConfig::load(&path, &[]).err().unwrap();
+                assert!(format!("{err:#}").contains("ember online"), "{err:#}");
+            }
+            continue;
+        }
         if !dir.is_dir()
             || dir.ends_with("schemas")
             || dir.ends_with("data")

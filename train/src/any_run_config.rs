@@ -26,6 +26,13 @@ impl AnyRunConfig {
     /// Reads a TOML run config of any family and applies overrides.
     pub fn load(path: &Path, overrides: &[String]) -> Result<Self> {
         let mut value = load_toml(path, overrides)?;
+        if value.get("stream").is_some() || value.get("online").is_some() {
+            anyhow::bail!(
+                "{}: an online run config (it has [stream] / [online]): run it with `ember online --config {}`",
+                path.display(),
+                path.display()
+            );
+        }
         if RetrievalRunConfig::describes(&value) {
             return Ok(AnyRunConfig::Retrieval(Box::new(
                 RetrievalRunConfig::from_value(value, path)?,
