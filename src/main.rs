@@ -66,6 +66,11 @@ enum Command {
     /// receives files): each batch once, scored before it is trained on
     /// (progressive validation per window), versions exported as it goes.
     Online(config_args::ConfigArgs),
+    /// The feature store behind serving: import a catalog's attributes.
+    Features {
+        #[command(subcommand)]
+        command: serving::FeaturesCommand,
+    },
     /// Write a stream of impressions whose true click probabilities drift
     /// over time, as numbered CSV files (the input of configs/online/).
     ExampleStream(online::ExampleStreamArgs),
@@ -443,6 +448,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Online(args) => online::online(args),
+        Command::Features { command } => serving::features(command),
         Command::ExampleStream(args) => online::example_stream(args),
         Command::Schema { command } => schema::run(command),
         Command::Mixer { command } => mixer::run(command),

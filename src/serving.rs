@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use clap::Args;
+use clap::{Args, Subcommand};
 use ember_infer::Pipeline;
 use ember_infer::bench::{self, BenchServingOptions};
 use ember_infer::pipeline::evaluate::{
@@ -366,4 +366,47 @@ fn write_report(
 
 fn display(path: &Path) -> String {
     path.display().to_string()
+}
+
+#[derive(Subcommand)]
+pub enum FeaturesCommand {
+    /// Write a pipeline's catalog (every user and item attribute) into the
+    /// feature store its `[features] store` names; with `[features]
+    /// attributes = true` the pipeline's rankers then read them from there.
+    Import {
+        #[arg(long)]
+        pipeline: PathBuf,
+        /// Override a pipeline key, e.g. `--set features.store="runs/store"`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
+    },
+}
+
+pub fn features(command: FeaturesCommand) -> Result<()> {
+    match command {
+        FeaturesCommand::Import {
+            pipeline,
+            overrides,
+        } => {
+            let config = ember_infer::pipeline::PipelineConfig::load(&pipeline, &overrides)?;
+            let Some(features) = &config.features else {
+                bail!(
+                    "{}: no [features] store = \"DIR\" to import into",
+                    pipeline.display()
+                );
+            };
+            let catalog = ember_infer::features::Catalog::load(
+                &config.catalog.data,
+                config.catalog.history_len,
+            )?;
+            let store = ember_infer::feature_store::FeatureStore::open_any(&features.store)?;
+            let (users, items) = store.import_catalog(&catalog)?;
+            println!(
+                "imported {users} users and {items} items of {} into {}",
+                catalog.log().name,
+                store.dir.display()
+            );
+            Ok(())
+        }
+    }
 }

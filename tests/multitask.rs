@@ -504,7 +504,7 @@ fn a_multitask_artifact_scores_serving_rows_with_fusion_weights() {
         50,
     )
     .unwrap();
-    let encoder = PairEncoder::new(&pre, &catalog, None).unwrap();
+    let encoder = PairEncoder::new(&pre, &catalog, None, None).unwrap();
     let mut rows = encoder.start(30);
     let items: Vec<u32> = (0..30).collect();
     let user = catalog.user_row("1").unwrap();

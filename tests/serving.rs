@@ -7,6 +7,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::OnceLock;
 
 use ember_datasets::registry::{DataConfig, shared_data_dir};
@@ -424,6 +425,65 @@ fn versions_landing_under_load_are_picked_up_and_each_answer_is_one_version() {
 }
 
 #[test]
+fn attributes_read_from_the_feature_store_score_as_the_catalog() {
+    let Some(f) = fixture() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let set_store = format!("features.store={:?}", store.display().to_string());
+    let with_store = |attributes: bool| {
+        Pipeline::load_file(
+            &f.versions.join("v1.toml"),
+            &[
+                set_store.clone(),
+                format!("features.attributes={attributes}"),
+            ],
+        )
+    };
+    // Nothing imported yet: a clear error.
+    let err = with_store(true).err().unwrap();
+    assert!(
+        format!("{err:#}").contains("ember features import"),
+        "{err:#}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_ember"))
+        .args(["features", "import", "--pipeline"])
+        .arg(f.versions.join("v1.toml"))
+        .args(["--set", &set_store])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 943 users and 1682 items"));
+    let from_store = with_store(true).unwrap();
+    let from_catalog = Pipeline::load_file(&f.versions.join("v1.toml"), &[]).unwrap();
+    let requests: Vec<ScoreRequest> = (1..=20u32)
+        .map(|u| ScoreRequest {
+            user: u.to_string(),
+            items: (0..30)
+                .map(|i| (1 + (u * 53 + i * 17) % 1682).to_string())
+                .collect(),
+            time: None,
+        })
+        .collect();
+    let a: Vec<Vec<f32>> = from_store
+        .score_batch(&requests)
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let b: Vec<Vec<f32>> = from_catalog
+        .score_batch(&requests)
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(a, b);
+}
+
+#[test]
 fn every_serving_preset_parses_as_a_pipeline() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/serving");
     let mut count = 0;
@@ -472,7 +532,7 @@ fn the_catalog_encodes_test_rows_as_training_did() {
         50,
     )
     .unwrap();
-    let encoder = ember_infer::features::PairEncoder::new(&pre, &catalog, None).unwrap();
+    let encoder = ember_infer::features::PairEncoder::new(&pre, &catalog, None, None).unwrap();
     let log = catalog.log();
     let test = &catalog.dataset.split.test;
     let mut got = encoder.start(test.len());

@@ -68,6 +68,8 @@ pub struct StoreBench {
     pub feature_keys_per_second_one_thread: f64,
     /// The same features from an in-process hash map of the counters.
     pub hashmap_keys_per_second: f64,
+    /// Item attribute rows (3 cells each) read zero-copy, all threads.
+    pub attribute_rows_per_second: f64,
     /// The seed figure to compare with.
     pub target_keys_per_second: f64,
 }
@@ -152,7 +154,7 @@ impl std::fmt::Display for BenchServingReport {
         let s = &self.store;
         write!(
             f,
-            "feature store (LMDB, {} keys, batches of {}, {} threads): features {:.1} M keys/s ({:.1} M on one thread) = {:.2}x the seed's {:.0} M keys/s per machine | raw gets {:.1} M keys/s | in-process hash map {:.1} M keys/s (store / map = {:.2})",
+            "feature store (LMDB, {} keys, batches of {}, {} threads): features {:.1} M keys/s ({:.1} M on one thread) = {:.2}x the seed's {:.0} M keys/s per machine | raw gets {:.1} M keys/s | in-process hash map {:.1} M keys/s (store / map = {:.2}) | item attribute rows {:.1} M/s",
             s.keys,
             s.batch,
             s.threads,
@@ -162,7 +164,8 @@ impl std::fmt::Display for BenchServingReport {
             s.target_keys_per_second / 1e6,
             s.raw_keys_per_second / 1e6,
             s.hashmap_keys_per_second / 1e6,
-            s.feature_keys_per_second / s.hashmap_keys_per_second.max(1e-9)
+            s.feature_keys_per_second / s.hashmap_keys_per_second.max(1e-9),
+            s.attribute_rows_per_second / 1e6
         )
     }
 }
@@ -427,6 +430,25 @@ fn bench_store(options: &BenchServingOptions) -> Result<StoreBench> {
         for chunk in events.chunks(100_000) {
             store.observe(chunk)?;
         }
+        // Item attributes: three short cells per item, as a catalog has.
+        let ids: Vec<String> = (0..per_kind).map(|k| format!("item-{k}")).collect();
+        let fields = ["category", "brand", "tags"].map(str::to_owned);
+        let cells: Vec<[String; 3]> = (0..per_kind)
+            .map(|k| {
+                [
+                    format!("c{}", k % 97),
+                    format!("b{}", k % 1013),
+                    format!("t{}|t{}", k % 7, k % 11),
+                ]
+            })
+            .collect();
+        store.put_attributes(
+            KeyKind::Item,
+            &fields,
+            ids.iter()
+                .zip(&cells)
+                .map(|(id, c)| (id.as_str(), c.iter().map(|x| x.as_bytes()).collect())),
+        )?;
         // The baseline: the same counters in a hash map.
         let mut map: HashMap<(u8, u64), Vec<Counter>> =
             HashMap::with_capacity(2 * per_kind as usize);
@@ -486,8 +508,20 @@ fn bench_store(options: &BenchServingOptions) -> Result<StoreBench> {
             std::hint::black_box(&out);
             Ok(keys.len())
         })?;
+        let attributes = keys_per_second(threads, options.store_lookups / 4, |thread, b| {
+            let keys = keys_of(thread, b);
+            let reader = store.reader()?;
+            let mut bytes = 0usize;
+            for &k in &keys {
+                let row = reader.attributes(KeyKind::Item, &ids[k as usize])?;
+                bytes += row.map_or(0, |cells| cells.iter().map(|c| c.len()).sum());
+            }
+            std::hint::black_box(bytes);
+            Ok(keys.len())
+        })?;
         Ok(StoreBench {
             keys: 2 * per_kind as usize,
+            attribute_rows_per_second: attributes,
             batch,
             threads,
             raw_keys_per_second: raw,

@@ -18,9 +18,16 @@
 //! time `t` after the events before `t` gives exactly the features a
 //! training row at `t` got (tested against the offline path).
 //!
+//! It also holds the users' and items' attributes (`ember features import`
+//! writes a catalog's; a pipeline with `[features] attributes = true`
+//! reads its rankers' user and item fields from here, not from the catalog
+//! in memory), read zero-copy on the request path.
+//!
 //! Layout: database `counters`, key `[kind: u8][key: u64 BE]`, value one
 //! `(impressions f64, positives f64, at u64)` per half-life, little-endian;
-//! database `meta`: the stats config (JSON) and the prior (two f64).
+//! database `attributes`, key `[kind: u8][id bytes]`, value each field's
+//! cell as `(length u32 LE, bytes)`; database `meta`: the stats config
+//! (JSON), the prior (two f64) and each kind's attribute field names (JSON).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -58,6 +65,10 @@ pub struct StatEvent {
 }
 
 const CONFIG: &[u8] = b"config";
+/// Meta key of a kind's attribute field names.
+fn fields_key(kind: KeyKind) -> [u8; 7] {
+    [b'f', b'i', b'e', b'l', b'd', b's', kind as u8]
+}
 const PRIOR: &[u8] = b"prior";
 const COUNTER_BYTES: usize = 24;
 
@@ -65,6 +76,7 @@ const COUNTER_BYTES: usize = 24;
 pub struct FeatureStore {
     env: Env,
     counters: Database<Bytes, Bytes>,
+    attributes: Database<Bytes, Bytes>,
     meta: Database<Bytes, Bytes>,
     config: StatsConfig,
     pub dir: PathBuf,
@@ -130,13 +142,29 @@ impl FeatureStore {
     /// created for another config is an error: its counters would not
     /// mean what the model was trained on.
     pub fn open(dir: &Path, config: &StatsConfig) -> Result<Arc<Self>> {
+        let store = Self::open_any_or(dir, config)?;
+        store.check_config(config)?;
+        Ok(store)
+    }
+
+    /// Opens the store in `dir` with whatever config it counts with (a new
+    /// store counts with the default one).
+    pub fn open_any(dir: &Path) -> Result<Arc<Self>> {
+        Self::open_any_or(dir, &StatsConfig::default())
+    }
+
+    /// Opens the store in `dir`, or creates it counting with `new_config`.
+    pub fn open_or_create(dir: &Path, new_config: &StatsConfig) -> Result<Arc<Self>> {
+        Self::open_any_or(dir, new_config)
+    }
+
+    fn open_any_or(dir: &Path, new_config: &StatsConfig) -> Result<Arc<Self>> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let canonical = dir
             .canonicalize()
             .with_context(|| format!("resolving {}", dir.display()))?;
         let mut stores = open_stores().lock().unwrap_or_else(|p| p.into_inner());
         if let Some(store) = stores.get(&canonical) {
-            store.check_config(config)?;
             return Ok(store.clone());
         }
         // SAFETY: LMDB maps the file; heed's precondition is that nothing
@@ -152,28 +180,29 @@ impl FeatureStore {
         .with_context(|| format!("opening the feature store {}", dir.display()))?;
         let mut wtxn = env.write_txn()?;
         let counters = env.create_database(&mut wtxn, Some("counters"))?;
+        let attributes = env.create_database(&mut wtxn, Some("attributes"))?;
         let meta: Database<Bytes, Bytes> = env.create_database(&mut wtxn, Some("meta"))?;
         let stored: Option<StatsConfig> = meta
             .get(&wtxn, CONFIG)?
             .map(serde_json::from_slice)
             .transpose()
             .with_context(|| format!("{}: unreadable stats config", dir.display()))?;
-        let counted_with = match stored {
+        let config = match stored {
             Some(stored) => stored,
             None => {
-                meta.put(&mut wtxn, CONFIG, &serde_json::to_vec(config)?)?;
-                config.clone()
+                meta.put(&mut wtxn, CONFIG, &serde_json::to_vec(new_config)?)?;
+                new_config.clone()
             }
         };
         wtxn.commit()?;
         let store = Arc::new(Self {
             env,
             counters,
+            attributes,
             meta,
-            config: counted_with,
+            config,
             dir: canonical.clone(),
         });
-        store.check_config(config)?;
         stores.insert(canonical, store.clone());
         Ok(store)
     }
@@ -226,6 +255,72 @@ impl FeatureStore {
         Ok(())
     }
 
+    /// Writes the attributes of one kind: `fields` names the cells of every
+    /// row, `rows` are `(id, cells)`. Replaces the kind's field list; rows
+    /// of ids not given are left as they were. One write transaction.
+    pub fn put_attributes<'a>(
+        &self,
+        kind: KeyKind,
+        fields: &[String],
+        rows: impl IntoIterator<Item = (&'a str, Vec<&'a [u8]>)>,
+    ) -> Result<usize> {
+        let mut wtxn = self.env.write_txn()?;
+        self.meta
+            .put(&mut wtxn, &fields_key(kind), &serde_json::to_vec(fields)?)?;
+        let (mut key, mut value, mut n) = (Vec::new(), Vec::new(), 0);
+        for (id, cells) in rows {
+            if cells.len() != fields.len() {
+                bail!(
+                    "{} '{id}': {} cells for {} fields",
+                    kind.prefix(),
+                    cells.len(),
+                    fields.len()
+                );
+            }
+            key.clear();
+            key.push(kind as u8);
+            key.extend_from_slice(id.as_bytes());
+            value.clear();
+            for cell in cells {
+                let len = u32::try_from(cell.len()).context("a cell over 4 GiB")?;
+                value.extend_from_slice(&len.to_le_bytes());
+                value.extend_from_slice(cell);
+            }
+            self.attributes.put(&mut wtxn, &key, &value)?;
+            n += 1;
+        }
+        wtxn.commit()?;
+        Ok(n)
+    }
+
+    /// Writes a catalog's user and item attribute tables (every field of
+    /// each, as the log's files wrote them); returns (users, items).
+    pub fn import_catalog(&self, catalog: &crate::features::Catalog) -> Result<(usize, usize)> {
+        let log = catalog.log();
+        let mut counts = [0usize; 2];
+        for (n, (kind, table)) in counts
+            .iter_mut()
+            .zip([(KeyKind::User, &log.users), (KeyKind::Item, &log.items)])
+        {
+            let fields: Vec<String> = table.fields.iter().map(|f| f.name.clone()).collect();
+            let rows = (0..table.len() as u32).map(|row| {
+                let cells = (0..fields.len()).map(|f| table.cell(f, row)).collect();
+                (table.ids.id(row), cells)
+            });
+            *n = self.put_attributes(kind, &fields, rows)?;
+        }
+        Ok((counts[0], counts[1]))
+    }
+
+    /// The attribute field names of `kind`, if any were imported.
+    pub fn attribute_fields(&self, kind: KeyKind) -> Result<Option<Vec<String>>> {
+        let rtxn = self.env.read_txn()?;
+        self.meta
+            .get(&rtxn, &fields_key(kind))?
+            .map(|b| serde_json::from_slice(b).context("unreadable attribute field names"))
+            .transpose()
+    }
+
     /// A consistent view for a batch of lookups.
     pub fn reader(&self) -> Result<StoreReader<'_>> {
         let txn = self.env.read_txn()?;
@@ -253,6 +348,30 @@ pub struct StoreReader<'s> {
 }
 
 impl StoreReader<'_> {
+    /// The attribute cells of `id` (zero-copy slices of the map), in the
+    /// kind's field order; `None` for an id never imported.
+    pub fn attributes(&self, kind: KeyKind, id: &str) -> Result<Option<Vec<&[u8]>>> {
+        let mut key = Vec::with_capacity(1 + id.len());
+        key.push(kind as u8);
+        key.extend_from_slice(id.as_bytes());
+        let Some(mut value) = self.store.attributes.get(&self.txn, &key)? else {
+            return Ok(None);
+        };
+        let mut cells = Vec::new();
+        while !value.is_empty() {
+            let (len, rest) = value
+                .split_at_checked(4)
+                .context("a truncated attribute record")?;
+            let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
+            let (cell, rest) = rest
+                .split_at_checked(len)
+                .context("a truncated attribute record")?;
+            cells.push(cell);
+            value = rest;
+        }
+        Ok(Some(cells))
+    }
+
     /// The stored counter record of a key, as bytes (benchmarks time the
     /// store's own lookup with it).
     pub fn raw(&self, kind: KeyKind, key: u64) -> Result<Option<&[u8]>> {
@@ -368,5 +487,43 @@ mod tests {
         assert_eq!(out.len(), 12);
         assert!((out[0] - 3f32.ln_1p()).abs() < 1e-6, "user 1: 3 events");
         assert_eq!(out[8], 0.0, "user 99 never seen");
+        // open_any takes the store as it was created.
+        assert!(Arc::ptr_eq(
+            &FeatureStore::open_any(dir.path()).unwrap(),
+            &store
+        ));
+    }
+
+    #[test]
+    fn attributes_round_trip_with_empty_cells() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FeatureStore::open_any(dir.path()).unwrap();
+        assert!(store.attribute_fields(KeyKind::Item).unwrap().is_none());
+        let fields = vec!["genres".to_owned(), "brand".to_owned()];
+        let rows = vec![
+            ("i1", vec![&b"1|4"[..], &b"acme"[..]]),
+            ("i2", vec![&b""[..], &b"x"[..]]),
+        ];
+        assert_eq!(
+            store.put_attributes(KeyKind::Item, &fields, rows).unwrap(),
+            2
+        );
+        assert_eq!(
+            store.attribute_fields(KeyKind::Item).unwrap().unwrap(),
+            fields
+        );
+        let reader = store.reader().unwrap();
+        assert_eq!(
+            reader.attributes(KeyKind::Item, "i1").unwrap().unwrap(),
+            [&b"1|4"[..], &b"acme"[..]]
+        );
+        assert_eq!(
+            reader.attributes(KeyKind::Item, "i2").unwrap().unwrap(),
+            [&b""[..], &b"x"[..]]
+        );
+        assert!(reader.attributes(KeyKind::Item, "i3").unwrap().is_none());
+        assert!(reader.attributes(KeyKind::User, "i1").unwrap().is_none());
+        let bad = vec![("i9", vec![&b"1"[..]])];
+        assert!(store.put_attributes(KeyKind::Item, &fields, bad).is_err());
     }
 }

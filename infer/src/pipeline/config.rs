@@ -81,6 +81,10 @@ pub struct StageConfig {
 pub struct FeaturesConfig {
     /// The store's directory (created if missing).
     pub store: PathBuf,
+    /// Read the rankers' user and item attribute fields from the store
+    /// (`ember features import` writes them) instead of the catalog.
+    #[serde(default)]
+    pub attributes: bool,
 }
 
 /// The whole pipeline file.

@@ -27,8 +27,8 @@ pub use scorer::ScoringModel;
 
 use ember_datasets::interactions::{id_text, id_texts};
 
-use crate::feature_store::{FeatureStore, StatEvent};
-use crate::features::{Catalog, PairEncoder};
+use crate::feature_store::{FeatureStore, KeyKind, StatEvent};
+use crate::features::{Catalog, PairEncoder, StoredFields};
 use crate::rerank::{CandidateSet, Categories, RerankerConfig};
 
 /// The most items one request may ask for.
@@ -149,11 +149,25 @@ pub struct RankStage {
     pub quota: usize,
 }
 
+/// The statistic features a ranking artifact was trained with, if any:
+/// its data config's `stats`.
+fn trained_stats(artifact: &Path) -> Result<Option<StatsConfig>> {
+    let manifest = Manifest::read(artifact)?;
+    manifest
+        .data
+        .get("stats")
+        .filter(|v| !v.is_null())
+        .map(|v| serde_json::from_value(v.clone()))
+        .transpose()
+        .with_context(|| format!("{}: the data config's stats", artifact.display()))
+}
+
 impl RankStage {
     fn load(
         config: &StageConfig,
         catalog: &Catalog,
         device: ember_models::device::DeviceChoice,
+        stored: Option<&StoredFields>,
     ) -> Result<Self> {
         let (model, pre) = ScoringModel::load(
             &config.artifact,
@@ -161,17 +175,8 @@ impl RankStage {
             config.fusion.as_deref(),
             config.fusion_form,
         )?;
-        // The statistic features the model was trained with, if any: its
-        // data config's `stats`.
-        let manifest = Manifest::read(&config.artifact)?;
-        let stats: Option<StatsConfig> = manifest
-            .data
-            .get("stats")
-            .filter(|v| !v.is_null())
-            .map(|v| serde_json::from_value(v.clone()))
-            .transpose()
-            .with_context(|| format!("{}: the data config's stats", config.artifact.display()))?;
-        let encoder = PairEncoder::new(&pre, catalog, stats.as_ref())
+        let stats = trained_stats(&config.artifact)?;
+        let encoder = PairEncoder::new(&pre, catalog, stats.as_ref(), stored)
             .with_context(|| format!("{}: features", config.artifact.display()))?;
         Ok(Self {
             model,
@@ -216,15 +221,52 @@ impl Pipeline {
                     .with_context(|| format!("recall[{i}]"))
             })
             .collect::<Result<Vec<_>>>()?;
+        let stages = [&config.coarse, &config.fine];
+        // The feature store, opened before the rankers, which may read it;
+        // a new store counts as the first ranker with statistics was trained.
+        let store = match &config.features {
+            Some(f) => {
+                let mut stats = None;
+                for stage in stages.into_iter().flatten() {
+                    stats = stats.or(trained_stats(&stage.artifact)?);
+                }
+                Some(FeatureStore::open_or_create(
+                    &f.store,
+                    &stats.unwrap_or_default(),
+                )?)
+            }
+            None => None,
+        };
+        let stored = match (&config.features, &store) {
+            (Some(f), Some(store)) if f.attributes => {
+                let fields = |kind| -> Result<Vec<String>> {
+                    Ok(store.attribute_fields(kind)?.unwrap_or_default())
+                };
+                let stored = StoredFields {
+                    user: fields(KeyKind::User)?,
+                    item: fields(KeyKind::Item)?,
+                };
+                if stored.user.is_empty() && stored.item.is_empty() {
+                    anyhow::bail!(
+                        "[features] attributes = true, but the store {} holds none: run `ember features import --pipeline FILE`",
+                        store.dir.display()
+                    );
+                }
+                Some(stored)
+            }
+            _ => None,
+        };
+        let load_stage =
+            |c: &StageConfig| RankStage::load(c, &catalog, config.device, stored.as_ref());
         let coarse = config
             .coarse
             .as_ref()
-            .map(|c| RankStage::load(c, &catalog, config.device).context("coarse"))
+            .map(|c| load_stage(c).context("coarse"))
             .transpose()?;
         let fine = config
             .fine
             .as_ref()
-            .map(|c| RankStage::load(c, &catalog, config.device).context("fine"))
+            .map(|c| load_stage(c).context("fine"))
             .transpose()?;
         let (item_vectors, item_dim) = recall
             .iter()
@@ -235,28 +277,20 @@ impl Pipeline {
                 _ => None,
             })
             .unwrap_or_else(|| (catalog.item_vectors.clone(), catalog.vector_dim));
-        let stats = [&coarse, &fine]
-            .into_iter()
-            .flatten()
-            .find_map(|s| s.encoder.stats().cloned());
-        let store = match (&config.features, &stats) {
-            (Some(f), Some(stats)) => Some(FeatureStore::open(&f.store, stats)?),
-            (Some(f), None) => Some(FeatureStore::open(&f.store, &StatsConfig::default())?),
-            (None, Some(_)) => anyhow::bail!(
-                "a ranking model reads statistic features: give the pipeline [features] store = \"DIR\""
-            ),
-            (None, None) => None,
-        };
-        if let Some(store) = &store {
-            for stage in [&coarse, &fine].into_iter().flatten() {
-                if let Some(stats) = stage.encoder.stats()
-                    && stats != store.config()
-                {
-                    anyhow::bail!(
-                        "the ranking models read statistic features of different configs ({stats:?} vs {:?})",
-                        store.config()
-                    );
-                }
+        for (name, stage) in [("coarse", &coarse), ("fine", &fine)] {
+            let Some(stats) = stage.as_ref().and_then(|s| s.encoder.stats()) else {
+                continue;
+            };
+            match &store {
+                None => anyhow::bail!(
+                    "{name}: the model reads statistic features: give the pipeline [features] store = \"DIR\""
+                ),
+                Some(store) if store.config() != stats => anyhow::bail!(
+                    "{name}: the model's statistic features count with {stats:?}, the store {} with {:?}",
+                    store.dir.display(),
+                    store.config()
+                ),
+                Some(_) => {}
             }
         }
         Ok(Self {
@@ -384,8 +418,8 @@ impl Pipeline {
         &self,
         stage: &RankStage,
     ) -> Result<Option<crate::feature_store::StoreReader<'_>>> {
-        match (&self.store, stage.encoder.stats()) {
-            (Some(store), Some(_)) => Ok(Some(store.reader()?)),
+        match &self.store {
+            Some(store) if stage.encoder.needs_store() => Ok(Some(store.reader()?)),
             _ => Ok(None),
         }
     }
