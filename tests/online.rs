@@ -30,6 +30,8 @@ fn config(stream: &std::path::Path, out: &std::path::Path) -> OnlineRunConfig {
             "online.admission.ttl_events=10000".into(),
             "online.admission.capacity=1500".into(),
             "model.hidden=[32]".into(),
+            // Exercises id dropout on the training rows (scoring sees every id).
+            "train.id_dropout={user=0.1}".into(),
         ],
     )
     .unwrap();

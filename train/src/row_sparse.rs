@@ -103,6 +103,9 @@ fn write_rows<const D: usize>(
 pub struct RowSparseOptimizer {
     config: RowSparseConfig,
     states: HashMap<ParamId, TableState>,
+    /// Per-row multipliers of the learning rate, for tables of exactly
+    /// this many rows (the categorical fields' tables; see `set_row_scale`).
+    row_scale: Option<Tensor<1>>,
 }
 
 impl RowSparseOptimizer {
@@ -110,7 +113,17 @@ impl RowSparseOptimizer {
         Self {
             config,
             states: HashMap::new(),
+            row_scale: None,
         }
+    }
+
+    /// Multiplies the learning rate of row `r` by `scale[r]` in every table
+    /// of `scale.len()` rows: a field's rows can learn slower than the
+    /// others' (online training gives id fields, whose rows see few events
+    /// each, a smaller step than the context fields that every batch
+    /// touches).
+    pub fn set_row_scale(&mut self, scale: Tensor<1>) {
+        self.row_scale = Some(scale);
     }
 
     /// Applies one update to the rows in `gathered`, whose gradients are
@@ -141,6 +154,17 @@ impl RowSparseOptimizer {
                 });
             let step = step + 1;
             let unique = &g.unique;
+            // lr · the row's scale, if rows are scaled (else a scalar
+            // multiply, as without scales).
+            let scale_rows = self
+                .row_scale
+                .as_ref()
+                .filter(|scale| scale.dims()[0] == g.table_rows)
+                .map(|scale| scale.clone().select(0, unique.clone()).reshape([u, 1]));
+            let times_lr = |t: Tensor<2>| match &scale_rows {
+                Some(scale) => t * scale.clone() * lr,
+                None => t * lr,
+            };
             // k: the steps each touched row missed, for Adam's catch-up only.
             let missed = (self.config.kind == OptimizerKind::Adam).then(|| {
                 (-last.clone().select(0, unique.clone()) + (step - 1) as f32)
@@ -190,7 +214,7 @@ impl RowSparseOptimizer {
                         Some(catch_up) => catch_up + update,
                         None => update,
                     };
-                    (state, rows - moves * lr)
+                    (state, rows - times_lr(moves))
                 }
                 OptimizerKind::Adagrad => {
                     let v_rows = v_rows + grad.clone().square();
@@ -201,7 +225,7 @@ impl RowSparseOptimizer {
                         last,
                         step,
                     };
-                    (state, rows - update * lr)
+                    (state, rows - times_lr(update))
                 }
             };
             self.states.insert(g.param, state);
@@ -496,6 +520,40 @@ mod tests {
         for (i, (x, y)) in a.iter().zip(b).enumerate() {
             assert!((x - y).abs() <= tol, "element {i}: {x} vs {y}");
         }
+    }
+
+    #[test]
+    fn row_scale_multiplies_each_rows_step() {
+        let device = Device::flex().autodiff();
+        let steps: Vec<Vec<i32>> = vec![vec![0, 1, 2], vec![1, 2, 3], vec![0, 3]];
+        let run = |scale: Option<Vec<f32>>| {
+            let mut t = table(&device);
+            let mut optim =
+                RowSparseOptimizer::new(RowSparseConfig::new(OptimizerKind::Adagrad, 1e-8));
+            if let Some(s) = scale {
+                optim.set_row_scale(Tensor::from_data(TensorData::new(s, [ROWS]), &device));
+            }
+            for ids in &steps {
+                let recorder = RowRecorder::default();
+                let looked_up = t.lookup_row_sparse(ids, &recorder);
+                let mut grads = loss(looked_up).backward();
+                t = optim.step(0.1, t, recorder.take(), &mut grads);
+            }
+            weights(&t)
+        };
+        let plain = run(None);
+        let ones = run(Some(vec![1.0; ROWS]));
+        assert_close(&plain, &ones, 1e-6);
+        // Row 1 frozen, row 2 at half speed (its first step is exactly half).
+        let scaled = run(Some(vec![1.0, 0.0, 0.5, 1.0, 1.0, 1.0]));
+        let before = weights(&table(&device));
+        assert_eq!(
+            scaled[DIM..2 * DIM],
+            before[DIM..2 * DIM],
+            "row 1 does not move"
+        );
+        assert_close(&scaled[..DIM], &plain[..DIM], 1e-6);
+        assert_ne!(scaled[2 * DIM..3 * DIM], plain[2 * DIM..3 * DIM]);
     }
 
     #[test]

@@ -82,6 +82,10 @@ pub struct OnlineOptions {
     /// Per-field table sizes overriding `admission.capacity` (small fields
     /// such as a device type need few rows).
     pub capacity: BTreeMap<String, usize>,
+    /// Per-field multipliers of `train.lr` for the field's embedding rows
+    /// (default 1): id fields, whose rows each see few events, can step
+    /// slower than the context fields every batch trains.
+    pub lr_scale: BTreeMap<String, f64>,
 }
 
 impl Default for OnlineOptions {
@@ -95,6 +99,7 @@ impl Default for OnlineOptions {
             frozen_baseline: true,
             admission: AdmissionConfig::default(),
             capacity: BTreeMap::new(),
+            lr_scale: BTreeMap::new(),
         }
     }
 }
@@ -150,6 +155,13 @@ impl OnlineRunConfig {
         o.admission.validate().map_err(anyhow::Error::msg)?;
         if let Some((name, _)) = o.capacity.iter().find(|&(_, &c)| c == 0) {
             bail!("online.capacity.{name} must be positive");
+        }
+        if let Some((name, s)) = o
+            .lr_scale
+            .iter()
+            .find(|&(_, &s)| !(s >= 0.0 && s.is_finite()))
+        {
+            bail!("online.lr_scale.{name} = {s}: must be a finite number >= 0");
         }
         Ok(())
     }

@@ -16,6 +16,8 @@ use ember_datasets::readers::{CsvSpec, ReadOptions, read_csv};
 use ember_datasets::{DataError, FeatureLayout, Preprocessor, RawTable, Schema};
 use ember_models::{Batch, RankingModel};
 use indicatif::{ProgressBar, ProgressStyle};
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
 use serde::{Deserialize, Serialize};
 
 use super::config::OnlineRunConfig;
@@ -24,6 +26,7 @@ use super::progressive::{
 };
 use super::stream::StreamFiles;
 use super::versions::Versions;
+use crate::id_dropout::IdDropout;
 use crate::run_loop::RunContext;
 use crate::step::Stepper;
 
@@ -85,6 +88,27 @@ fn global_rows(layout: &FeatureLayout, recycled: &[Vec<u32>]) -> Vec<i32> {
     rows
 }
 
+/// Per global table row, its field's learning-rate scale (1 by default).
+fn row_scale(
+    layout: &FeatureLayout,
+    scales: &std::collections::BTreeMap<String, f64>,
+) -> Result<Vec<f32>> {
+    if let Some(name) = scales
+        .keys()
+        .find(|n| !layout.categorical.iter().any(|(f, _)| f == *n))
+    {
+        anyhow::bail!("online.lr_scale.{name}: no such categorical field");
+    }
+    Ok(layout
+        .categorical
+        .iter()
+        .flat_map(|(name, cardinality)| {
+            let s = scales.get(name).copied().unwrap_or(1.0) as f32;
+            std::iter::repeat_n(s, *cardinality)
+        })
+        .collect())
+}
+
 /// The model frozen after the first window, with the ids it knew then.
 struct Frozen {
     model: RankingModel,
@@ -100,6 +124,9 @@ struct Learner {
     model: Option<RankingModel>,
     stepper: Stepper,
     frozen: Option<Frozen>,
+    /// `train.id_dropout`: training rows' ids replaced by OOV at random
+    /// (scoring sees them all), its own random stream.
+    id_dropout: Option<(IdDropout, SmallRng)>,
 }
 
 impl Learner {
@@ -121,12 +148,27 @@ impl Learner {
             .model
             .init(&layout, &run.train_device)
             .map_err(anyhow::Error::msg)?;
+        let id_dropout = IdDropout::new(&layout, &config.train.id_dropout)?
+            .map(|d| (d, SmallRng::seed_from_u64(!config.train.seed)));
+        let mut stepper = Stepper::new(&config.train);
+        if !o.lr_scale.is_empty() {
+            let scale = row_scale(&layout, &o.lr_scale)?;
+            stepper
+                .row_sparse
+                .as_mut()
+                .expect("validated: row-sparse")
+                .set_row_scale(Tensor::from_data(
+                    TensorData::new(scale.clone(), [scale.len()]),
+                    &run.train_device,
+                ));
+        }
         Ok(Self {
             encoder,
             layout,
             model: Some(model),
-            stepper: Stepper::new(&config.train),
+            stepper,
             frozen: None,
+            id_dropout,
         })
     }
 
@@ -171,9 +213,14 @@ impl Learner {
         let scores = model.valid().predict_proba(&live, eval_batch, &run.device);
         pending.push(&live.labels, &scores, &frozen_scores, truth);
         let all: Vec<usize> = (0..live.num_rows).collect();
-        let (model, _loss) = self
-            .stepper
-            .step(model, Batch::from_rows(&live, &all, &run.train_device));
+        let train_rows = match &mut self.id_dropout {
+            Some((dropout, rng)) => dropout.take(&live, &all, rng),
+            None => live,
+        };
+        let (model, _loss) = self.stepper.step(
+            model,
+            Batch::from_rows(&train_rows, &all, &run.train_device),
+        );
         self.model = Some(model);
         Ok(())
     }
