@@ -351,7 +351,8 @@ fn run(cli: Cli) -> Result<()> {
                 text.push_str(&format!("{s:.6}\n"));
             }
             match output {
-                Some(path) => std::fs::write(&path, text)
+                // Written whole or not at all (a temporary file renamed).
+                Some(path) => ember_models::artifact::write_atomic(&path, text.as_bytes())
                     .with_context(|| format!("writing {}", path.display()))?,
                 None => print!("{text}"),
             }

@@ -15,7 +15,7 @@ use ember_infer::pipeline::evaluate::{
 use ember_infer::rerank::{DppConfig, RerankerConfig, RulesConfig, SubmodularConfig};
 use ember_infer::server::client::{HttpClient, LoadTestOptions, LoadTestReport, run_load_test};
 use ember_infer::server::watch::WatchOptions;
-use ember_infer::server::{BackgroundServer, BatchingConfig, ServeOptions};
+use ember_infer::server::{AdminToken, BackgroundServer, BatchingConfig, ServeOptions};
 use ember_models::device::DeviceChoice;
 
 /// How the server batches (shared by `serve` and `load-test`).
@@ -57,6 +57,10 @@ pub struct ServeArgs {
     pub batching: BatchingArgs,
     #[command(flatten)]
     pub watch: WatchArgs,
+    /// A file holding the token `/admin/*` requires (`Authorization: Bearer
+    /// TOKEN`); else `$EMBER_ADMIN_TOKEN`. Required to listen beyond loopback.
+    #[arg(long, value_name = "FILE")]
+    pub admin_token_file: Option<PathBuf>,
 }
 
 /// Live model refresh from a directory of versions.
@@ -91,6 +95,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         addr: args.addr,
         batching: args.batching.config(),
         watch: args.watch.options(),
+        admin_token: AdminToken::from_file_or_env(args.admin_token_file.as_deref())?,
     })
 }
 
@@ -234,6 +239,7 @@ pub fn load_test(args: LoadTestArgs) -> Result<()> {
         addr: "127.0.0.1:0".parse().expect("loopback"),
         batching: args.batching.config(),
         watch: args.watch.options(),
+        admin_token: None,
     })?;
     let addr = server.addr;
     let outcome = (|| -> Result<()> {

@@ -484,6 +484,44 @@ fn attributes_read_from_the_feature_store_score_as_the_catalog() {
 }
 
 #[test]
+fn admin_routes_need_the_token_when_there_is_one() {
+    let Some(f) = fixture() else { return };
+    let token = "0123456789abcdef-admin";
+    let mut options = options(&f.versions, "v1");
+    // No token and a non-loopback address: refused before listening.
+    options.addr = "0.0.0.0:0".parse().unwrap();
+    let err = BackgroundServer::load_and_start(options.clone())
+        .err()
+        .unwrap();
+    assert!(format!("{err:#}").contains("admin token"), "{err:#}");
+    // A token too short to be one.
+    options.admin_token = Some(ember_infer::server::AdminToken("short".into()));
+    assert!(BackgroundServer::load_and_start(options.clone()).is_err());
+    options.addr = "127.0.0.1:0".parse().unwrap();
+    options.admin_token = Some(ember_infer::server::AdminToken(token.into()));
+    let server = BackgroundServer::load_and_start(options).unwrap();
+    let load = br#"{"version": "v2"}"#;
+    for client in [
+        &mut HttpClient::new(server.addr),
+        &mut HttpClient::with_bearer(server.addr, "0123456789abcdef-wrong"),
+    ] {
+        let (status, body) = client.request("POST", "/admin/load", load).unwrap();
+        assert_eq!(status, 401, "{}", String::from_utf8_lossy(&body));
+        let (status, _) = client.request("POST", "/admin/rollback", b"").unwrap();
+        assert_eq!(status, 401);
+        // Everything else still answers without a token.
+        let (status, _) = client.request("GET", "/health", b"").unwrap();
+        assert_eq!(status, 200);
+    }
+    let mut admin = HttpClient::with_bearer(server.addr, token);
+    let (status, body) = admin.request("POST", "/admin/load", load).unwrap();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let (status, _) = admin.request("POST", "/admin/rollback", b"").unwrap();
+    assert_eq!(status, 200);
+    server.stop().unwrap();
+}
+
+#[test]
 fn every_serving_preset_parses_as_a_pipeline() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/serving");
     let mut count = 0;

@@ -81,6 +81,7 @@ pub fn implicit_schema<L: AsRef<str>>(
         fields,
         labels: labels.iter().map(|l| l.as_ref().to_owned()).collect(),
         group_by: Some(USER_ID.to_owned()),
+        regression_labels: Vec::new(),
     }
 }
 

@@ -149,6 +149,7 @@ mod tests {
             ],
             labels: vec!["y".into()],
             group_by: None,
+            regression_labels: Vec::new(),
         };
         let admission = AdmissionConfig {
             min_count: 2,

@@ -307,6 +307,7 @@ mod tests {
             ],
             labels: vec!["y".into()],
             group_by: None,
+            regression_labels: Vec::new(),
         };
         let train = RawTable {
             columns: vec![

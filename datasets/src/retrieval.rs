@@ -35,6 +35,7 @@ pub fn user_schema(log: &Interactions, history_len: usize) -> Schema {
         fields,
         labels: Vec::new(),
         group_by: None,
+        regression_labels: Vec::new(),
     }
 }
 
@@ -55,6 +56,7 @@ fn item_side_schema(log: &Interactions) -> Schema {
         fields,
         labels: Vec::new(),
         group_by: None,
+        regression_labels: Vec::new(),
     }
 }
 

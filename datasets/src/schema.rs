@@ -146,6 +146,18 @@ pub struct Schema {
     /// Optional column whose value groups rows for gAUC (usually the user id).
     #[serde(default)]
     pub group_by: Option<String>,
+    /// Labels that are real-valued targets (regression tasks). Every other
+    /// label feeds a binary cross-entropy and must lie in [0, 1]: readers
+    /// reject a row whose label does not, naming file, line and label.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regression_labels: Vec<String>,
+}
+
+impl Schema {
+    /// Whether label `name` must lie in [0, 1].
+    pub fn is_binary_label(&self, name: &str) -> bool {
+        !self.regression_labels.iter().any(|l| l == name)
+    }
 }
 
 impl Schema {

@@ -24,6 +24,7 @@ fn min_count_oov_and_hash_range() {
         ],
         labels: vec!["y".into()],
         group_by: None,
+        regression_labels: Vec::new(),
     };
     let tok = |t: &[u8]| Some(token_hash(0, t));
     let train = table(
@@ -69,6 +70,7 @@ fn normalisations_fill_before_fitting() {
         ],
         labels: vec!["y".into()],
         group_by: None,
+        regression_labels: Vec::new(),
     };
     let train = table(
         vec![
@@ -110,6 +112,7 @@ fn sequences_keep_the_first_max_len_and_pad_with_zero() {
         fields: vec![FieldSpec::sequence("s", 3)],
         labels: vec!["y".into()],
         group_by: None,
+        regression_labels: Vec::new(),
     };
     let t = |x: u8| token_hash(0, &[x]);
     let train = table(
@@ -145,6 +148,7 @@ fn preprocessor_round_trips_through_json() {
         ],
         labels: vec!["y".into(), "z".into()],
         group_by: Some("c".into()),
+        regression_labels: Vec::new(),
     };
     let train = RawTable {
         columns: vec![

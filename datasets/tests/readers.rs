@@ -247,6 +247,7 @@ fn parquet_columns_by_name_and_type() {
         ],
         labels: vec!["click".into()],
         group_by: Some("user".into()),
+        regression_labels: Vec::new(),
     };
     // Row 3's label is null: an error naming the row and the label column…
     let err = error_of(read_parquet(f.path(), &schema, ReadOptions::default()));

@@ -63,6 +63,15 @@ impl Predictor {
             )
         })?;
         let encoded = preprocessor.transform(&raw)?;
-        Ok(self.score(&encoded))
+        let scores = self.score(&encoded);
+        if let Some((row, s)) = scores.iter().enumerate().find(|(_, s)| !s.is_finite()) {
+            anyhow::bail!(
+                "{}: data row {} scored {s}: the model ({}) gives a non-finite probability; no scores written",
+                path.display(),
+                row + 1,
+                self.dir.display()
+            );
+        }
+        Ok(scores)
     }
 }

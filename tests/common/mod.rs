@@ -71,5 +71,6 @@ pub fn serve_options(pipeline: PathBuf) -> ember_infer::server::ServeOptions {
         addr: "127.0.0.1:0".parse().unwrap(),
         batching: ember_infer::server::BatchingConfig::default(),
         watch: None,
+        admin_token: None,
     }
 }

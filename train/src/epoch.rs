@@ -130,16 +130,20 @@ pub fn shuffle_rows(order: &mut [usize], rng: &mut SmallRng) {
 }
 
 /// Per-step losses summed on the device and read once per epoch: one host
-/// sync per epoch instead of one per step.
+/// sync per epoch instead of one per step. Each step's loss is kept too (a
+/// handle to a tiny device tensor), so that a non-finite epoch can name
+/// its first bad step without a sync per step.
 #[derive(Default)]
 pub struct LossSum {
     sum: Option<Tensor<1>>,
+    per_step: Vec<Tensor<1>>,
     steps: usize,
 }
 
 impl LossSum {
     /// Adds one step's loss (`[1]`, or `[tasks]` for a multi-task step).
     pub fn add(&mut self, loss: Tensor<1>) {
+        self.per_step.push(loss.clone());
         self.sum = Some(match self.sum.take() {
             Some(sum) => sum + loss,
             None => loss,
@@ -147,9 +151,26 @@ impl LossSum {
         self.steps += 1;
     }
 
+    /// The first step (1-based) whose loss is not finite, if any (reads
+    /// every step's loss: call it only once the sum is not finite).
+    pub fn first_non_finite_step(&self) -> Option<usize> {
+        if self.per_step.is_empty() {
+            return None;
+        }
+        let width = self.per_step[0].dims()[0].max(1);
+        let values = Tensor::cat(self.per_step.clone(), 0)
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("losses are f32");
+        values
+            .chunks(width)
+            .position(|step| step.iter().any(|l| !l.is_finite()))
+            .map(|i| i + 1)
+    }
+
     /// The mean per step of each element; `width` NaNs when no step ran.
-    pub fn means(self, width: usize) -> Vec<f64> {
-        match self.sum {
+    pub fn means(&self, width: usize) -> Vec<f64> {
+        match self.sum.clone() {
             Some(sum) => sum
                 .into_data()
                 .try_to_vec::<f32>()
@@ -239,6 +260,11 @@ mod tests {
         sum.add(Tensor::from_floats([3.0, 0.0], &device));
         assert_eq!(sum.means(2), vec![2.0, 2.0]);
         assert!(LossSum::default().means(1)[0].is_nan());
+        assert_eq!(sum.first_non_finite_step(), None);
+        sum.add(Tensor::from_floats([1.0, f32::INFINITY], &device));
+        sum.add(Tensor::from_floats([f32::NAN, 1.0], &device));
+        assert_eq!(sum.first_non_finite_step(), Some(3));
+        assert!(!sum.means(2)[1].is_finite());
     }
 
     #[test]

@@ -222,8 +222,13 @@ pub fn train_epochs<F: TrainingFamily>(
         bar.finish_and_clear();
         trained_samples += n;
         if train_losses.iter().any(|l| !l.is_finite()) {
+            let step = loss_sum
+                .first_non_finite_step()
+                .map_or_else(String::new, |s| {
+                    format!(", step {s} of {}", n.div_ceil(schedule.batch_size))
+                });
             bail!(
-                "epoch {epoch}: training loss is {train_losses:?} (diverged?); try a lower train.lr. The last checkpoint (epoch {}) is kept",
+                "epoch {epoch}{step}: training loss is not finite (epoch mean {train_losses:?}; diverged?); try a lower train.lr. The last checkpoint (epoch {}) is kept",
                 state.epochs_done
             );
         }

@@ -48,16 +48,39 @@ pub struct ColumnsBuilder<'a> {
     label_values: Vec<f32>,
 }
 
-/// Parses a decimal number; an empty (or all-blank) cell is NaN.
+/// Parses a decimal number; an empty (or all-blank) cell is NaN (missing).
+/// `nan`, `inf` and numbers beyond f32's range are errors: a non-finite
+/// input would poison every statistic and gradient it touches.
 pub fn parse_number(bytes: &[u8]) -> std::result::Result<f32, String> {
     let bytes = bytes.trim_ascii();
     if bytes.is_empty() {
         return Ok(f32::NAN);
     }
-    std::str::from_utf8(bytes)
+    let value = std::str::from_utf8(bytes)
         .ok()
         .and_then(|t| t.parse::<f32>().ok())
-        .ok_or_else(|| format!("'{}' is not a number", String::from_utf8_lossy(bytes)))
+        .ok_or_else(|| format!("'{}' is not a number", String::from_utf8_lossy(bytes)))?;
+    if !value.is_finite() {
+        return Err(format!(
+            "'{}' is not a finite number",
+            String::from_utf8_lossy(bytes)
+        ));
+    }
+    Ok(value)
+}
+
+/// Checks a label value against its task: present, and within [0, 1]
+/// unless the schema declares it a regression label.
+pub fn check_label(schema: &Schema, name: &str, v: f32) -> std::result::Result<(), String> {
+    if v.is_nan() {
+        return Err("label is empty".into());
+    }
+    if schema.is_binary_label(name) && !(0.0..=1.0).contains(&v) {
+        return Err(format!(
+            "label {v} is outside [0, 1], which a binary task needs (a real-valued target: list it in the schema's regression_labels)"
+        ));
+    }
+    Ok(())
 }
 
 impl<'a> ColumnsBuilder<'a> {
@@ -129,9 +152,7 @@ impl<'a> ColumnsBuilder<'a> {
         self.label_values.clear();
         for (t, name) in self.schema.labels.iter().enumerate() {
             let v = parse_number(label(t).unwrap_or(b"")).map_err(|m| (name.clone(), m))?;
-            if v.is_nan() {
-                return Err((name.clone(), "label is empty".into()));
-            }
+            check_label(self.schema, name, v).map_err(|m| (name.clone(), m))?;
             self.label_values.push(v);
         }
         // Commit.
@@ -258,6 +279,7 @@ mod tests {
             ],
             labels: vec!["y".into()],
             group_by: None,
+            regression_labels: Vec::new(),
         };
         let mut b = ColumnsBuilder::new(&schema);
         let good: [&[u8]; 2] = [b"a", b"1.5"];

@@ -25,6 +25,7 @@ pub fn criteo_schema(min_count: u32) -> Schema {
         fields,
         labels: vec!["label".into()],
         group_by: None,
+        regression_labels: Vec::new(),
     }
 }
 

@@ -137,6 +137,7 @@ pub fn read_csv(path: &Path, spec: &CsvSpec, options: ReadOptions) -> Result<Raw
     let mut builder = ColumnsBuilder::new(schema);
     let mut record = csv::ByteRecord::new();
     let mut skipped = 0;
+    let mut last_start = None;
     loop {
         let more = reader.read_byte_record(&mut record).map_err(|e| {
             let line = e.position().map(|p| p.line());
@@ -146,6 +147,7 @@ pub fn read_csv(path: &Path, spec: &CsvSpec, options: ReadOptions) -> Result<Raw
             break;
         }
         let line = record.position().map_or(0, |p| p.line());
+        last_start = record.position().map(|p| (p.byte(), p.line()));
         let outcome = if record.len() != expected {
             // Name the first schema column the short row lacks (or, for a
             // long row, the last one it has).
@@ -181,7 +183,34 @@ pub fn read_csv(path: &Path, spec: &CsvSpec, options: ReadOptions) -> Result<Raw
             on_row_error(options, &mut skipped, path, line, error)?;
         }
     }
+    if spec.quoting
+        && let Some((byte, line)) = last_start
+        && quote_left_open(path, byte)?
+    {
+        return Err(DataError::malformed(
+            path,
+            Some(line),
+            None,
+            "a quoted field is never closed: its quote runs to the end of the file",
+        ));
+    }
     builder.finish(path, skipped)
+}
+
+/// Whether the text from byte `start` (the last record's) to the end of
+/// the file leaves a `"` open. The csv crate reads an unclosed quote as a
+/// field that ends at the end of the file, without an error; only the last
+/// record can hold one (an open quote swallows everything after it), so
+/// only it is scanned. `""` inside a quoted field toggles twice.
+fn quote_left_open(path: &Path, start: u64) -> Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    file.seek(SeekFrom::Start(start))
+        .map_err(|e| DataError::io(path, e))?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail)
+        .map_err(|e| DataError::io(path, e))?;
+    Ok(tail.iter().filter(|&&b| b == b'"').count() % 2 == 1)
 }
 
 #[cfg(test)]
@@ -217,6 +246,49 @@ mod tests {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         f.write_all(text.as_bytes()).unwrap();
         f
+    }
+
+    #[test]
+    fn bad_labels_non_finite_numbers_and_open_quotes_name_file_line_and_field() {
+        let err = |text: &str| {
+            let f = file(text);
+            read_csv(f.path(), &spec(), ReadOptions::default())
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("price,city,click,tags,vec\n1,a,1,x,0|0\n1,b,2,x,0|0\n");
+        assert!(
+            e.contains("line 3") && e.contains("'click'") && e.contains("outside [0, 1]"),
+            "{e}"
+        );
+        for bad in ["nan", "inf", "-inf", "1e40"] {
+            let e = err(&format!("price,city,click,tags,vec\n{bad},a,1,x,0|0\n"));
+            assert!(
+                e.contains("line 2") && e.contains("'price'") && e.contains("finite"),
+                "{bad}: {e}"
+            );
+        }
+        // An open quote in the last column of the last row swallows only
+        // the end of the file: the row still has its 5 columns.
+        let e = err("price,city,click,tags,vec\n1,a,1,x,0|0\n1,b,1,x,\"0|0\n");
+        assert!(e.contains("line 3") && e.contains("never closed"), "{e}");
+        // Anywhere else it merges rows, and the column count says so.
+        let e = err("price,city,click,tags,vec\n1,a,1,x,0|0\n1,\"b,1,x,0|0\n");
+        assert!(e.contains("line 3") && e.contains("columns"), "{e}");
+        // A closed quote with an escaped one inside, and a quoted newline, are fine.
+        let ok = file("price,city,click,tags,vec\n1,\"a \"\"b\"\"\",1,x,0|0\n2,\"c\nd\",0,y,0|1\n");
+        assert_eq!(
+            read_csv(ok.path(), &spec(), ReadOptions::default())
+                .unwrap()
+                .num_rows(),
+            2
+        );
+        // A declared regression label takes any finite value.
+        let mut regression = spec();
+        regression.schema.regression_labels = vec!["click".into()];
+        let f = file("price,city,click,tags,vec\n1,a,4.5,x,0|0\n");
+        let t = read_csv(f.path(), &regression, ReadOptions::default()).unwrap();
+        assert_eq!(t.labels, vec![4.5]);
     }
 
     #[test]

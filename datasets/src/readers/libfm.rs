@@ -18,6 +18,7 @@ pub fn libfm_schema(num_fields: usize) -> Schema {
             .collect(),
         labels: vec!["label".into()],
         group_by: None,
+        regression_labels: Vec::new(),
     }
 }
 

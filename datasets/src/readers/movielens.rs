@@ -84,6 +84,7 @@ pub fn movielens_schema(labels: &[RatingLabel], id_min_count: u32) -> Schema {
         ],
         labels: labels.iter().map(|l| l.name().to_owned()).collect(),
         group_by: Some("user_id".into()),
+        regression_labels: Vec::new(),
     }
 }
 

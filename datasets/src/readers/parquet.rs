@@ -23,7 +23,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float32Type};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 
-use super::columns::{GROUP_HASH_FIELD, ReadOptions, split};
+use super::columns::{GROUP_HASH_FIELD, ReadOptions, check_label, split};
 use crate::error::{DataError, Result};
 use crate::hashing::{int_token_hash, token_hash};
 use crate::raw::{RawColumn, RawTable};
@@ -96,10 +96,15 @@ pub fn read_parquet(path: &Path, schema: &Schema, options: ReadOptions) -> Resul
         };
         let mut label_cols = Vec::with_capacity(schema.labels.len());
         for name in &schema.labels {
-            let values = to_f32(&column(name)?, &ctx(name))?;
-            for (row, v) in values.iter().enumerate() {
+            let (values, non_finite) = to_f32_checked(&column(name)?, &ctx(name))?;
+            for row in non_finite {
+                mark(row, name, "label is not a finite number".into());
+            }
+            for (row, &v) in values.iter().enumerate() {
                 if v.is_nan() {
                     mark(row, name, "label is null or NaN".into());
+                } else if let Err(m) = check_label(schema, name, v) {
+                    mark(row, name, m);
                 }
             }
             label_cols.push(values);
@@ -112,7 +117,13 @@ pub fn read_parquet(path: &Path, schema: &Schema, options: ReadOptions) -> Resul
             let ctx = ctx(&field.name);
             converted.push(match field.kind {
                 FieldKind::Categorical => Cells::Tokens(hash_cells(&array, i as u32, &ctx)?),
-                FieldKind::Numeric => Cells::Numbers(to_f32(&array, &ctx)?),
+                FieldKind::Numeric => {
+                    let (values, non_finite) = to_f32_checked(&array, &ctx)?;
+                    for row in non_finite {
+                        mark(row, &field.name, "not a finite number".into());
+                    }
+                    Cells::Numbers(values)
+                }
                 FieldKind::Sequence { separator, .. } => {
                     let (offsets, hashes) = token_lists(&array, i as u32, separator, &ctx)?;
                     Cells::Lists(offsets, hashes)
@@ -249,6 +260,12 @@ fn decode(array: &ArrayRef, ctx: &Ctx) -> Result<ArrayRef> {
 
 /// A numeric column as f32, nulls as NaN.
 fn to_f32(array: &ArrayRef, ctx: &Ctx) -> Result<Vec<f32>> {
+    Ok(to_f32_checked(array, ctx)?.0)
+}
+
+/// [`to_f32`], and the rows holding a value that is not finite (NaN or
+/// infinite, not null): bad rows, as `nan` in a CSV cell is.
+fn to_f32_checked(array: &ArrayRef, ctx: &Ctx) -> Result<(Vec<f32>, Vec<usize>)> {
     let array = decode(array, ctx)?;
     let dt = array.data_type();
     if !(dt.is_numeric() || *dt == DataType::Boolean) {
@@ -256,15 +273,21 @@ fn to_f32(array: &ArrayRef, ctx: &Ctx) -> Result<Vec<f32>> {
     }
     let floats = cast(&array, &DataType::Float32).map_err(|e| ctx.at_row(0, e.to_string()))?;
     let floats = floats.as_primitive::<Float32Type>();
-    Ok((0..floats.len())
+    let mut non_finite = Vec::new();
+    let values = (0..floats.len())
         .map(|r| {
             if floats.is_null(r) {
                 f32::NAN
             } else {
-                floats.value(r)
+                let v = floats.value(r);
+                if !v.is_finite() {
+                    non_finite.push(r);
+                }
+                v
             }
         })
-        .collect())
+        .collect();
+    Ok((values, non_finite))
 }
 
 /// Token hashes of every element of a flat column (`None` for null / empty).

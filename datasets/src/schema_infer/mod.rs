@@ -87,6 +87,9 @@ pub struct InferredSchema {
     pub group_by: Option<(String, String)>,
     /// Without labels: the 0/1 columns that could be one.
     pub label_candidates: Vec<String>,
+    /// Labels whose sampled values leave [0, 1]: written as the schema's
+    /// `regression_labels`, so the readers accept them as real targets.
+    pub regression_labels: Vec<String>,
 }
 
 impl InferredSchema {
@@ -103,6 +106,7 @@ impl InferredSchema {
                 .collect(),
             labels: self.labels.clone(),
             group_by: self.group_by.as_ref().map(|(name, _)| name.clone()),
+            regression_labels: self.regression_labels.clone(),
         }
     }
 
@@ -246,6 +250,18 @@ pub fn infer_schema(path: &Path, options: &InferOptions) -> Result<InferredSchem
     } else {
         Vec::new()
     };
+    let regression_labels = profiles
+        .iter()
+        .filter(|p| labels.contains(&p.name))
+        .filter(|p| {
+            p.values.keys().any(|v| {
+                v.trim()
+                    .parse::<f64>()
+                    .is_ok_and(|x| !(0.0..=1.0).contains(&x))
+            })
+        })
+        .map(|p| p.name.clone())
+        .collect();
     Ok(InferredSchema {
         path: path.to_owned(),
         format,
@@ -254,6 +270,7 @@ pub fn infer_schema(path: &Path, options: &InferOptions) -> Result<InferredSchem
         labels,
         group_by,
         label_candidates,
+        regression_labels,
     })
 }
 

@@ -140,6 +140,14 @@ pub fn render(s: &InferredSchema) -> String {
         }
     }
     line(&format!("labels = {}", toml_value(&s.labels)));
+    if !s.regression_labels.is_empty() {
+        line("# Real-valued targets (values outside 0/1): the readers accept them for");
+        line("# a regression task; a click or conversion loss needs a 0/1 label.");
+        line(&format!(
+            "regression_labels = {}",
+            toml_value(&s.regression_labels)
+        ));
+    }
     match &s.group_by {
         Some((name, why)) => {
             line(&format!("# group_by: {why}"));

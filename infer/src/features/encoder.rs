@@ -285,6 +285,7 @@ mod tests {
             ],
             labels: vec!["y".into()],
             group_by: None,
+            regression_labels: Vec::new(),
         };
         let rows: [[&[u8]; 5]; 4] = [
             [b"7", b"1|2|3", b"a", b"1.5", b"2"],

@@ -19,11 +19,25 @@ use serde::Serialize;
 pub struct HttpClient {
     addr: SocketAddr,
     conn: Option<BufReader<TcpStream>>,
+    /// Sent as `Authorization: Bearer ...` with every request.
+    bearer: Option<String>,
 }
 
 impl HttpClient {
     pub fn new(addr: SocketAddr) -> Self {
-        Self { addr, conn: None }
+        Self {
+            addr,
+            conn: None,
+            bearer: None,
+        }
+    }
+
+    /// A client that authenticates with `token` (the server's admin token).
+    pub fn with_bearer(addr: SocketAddr, token: &str) -> Self {
+        Self {
+            bearer: Some(token.to_owned()),
+            ..Self::new(addr)
+        }
     }
 
     fn connection(&mut self) -> Result<&mut BufReader<TcpStream>> {
@@ -67,7 +81,6 @@ impl HttpClient {
 
     fn exchange(&mut self, method: &str, path: &str, body: &[u8]) -> Result<(u16, Vec<u8>)> {
         let addr = self.addr;
-        let conn = self.connection()?;
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n",
             body.len()
@@ -75,7 +88,11 @@ impl HttpClient {
         if !body.is_empty() {
             head.push_str("Content-Type: application/json\r\n");
         }
+        if let Some(token) = &self.bearer {
+            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
         head.push_str("\r\n");
+        let conn = self.connection()?;
         // One write, so head and body leave in one segment: a server that
         // answers from the head alone has the body in hand as well.
         let mut request = head.into_bytes();

@@ -10,6 +10,10 @@
 //! | `POST /admin/load` | `{"version": "v2"}` | loads `<versions dir>/v2.toml`, swaps it in |
 //! | `POST /admin/rollback` | | back to the previous version |
 //!
+//! With an admin token the `/admin/*` routes require `Authorization:
+//! Bearer <token>` (401 otherwise); without one the server only listens on
+//! loopback addresses.
+//!
 //! Versions are pipeline files in one directory (the one holding the
 //! pipeline `ember serve` starts with); loading one never stops serving.
 //! With `--watch DIR` the server also takes every new model version that
@@ -44,6 +48,8 @@ pub struct AppState {
     pub versions_dir: PathBuf,
     /// `--set` overrides applied to every version loaded.
     pub overrides: Vec<String>,
+    /// The bearer token `/admin/*` requires, if any.
+    pub admin_token: Option<AdminToken>,
     /// Serialises loads and rollbacks.
     pub admin: tokio::sync::Mutex<()>,
 }
@@ -58,6 +64,34 @@ pub struct ServeOptions {
     pub batching: BatchingConfig,
     /// Take new model versions from a directory as they land.
     pub watch: Option<watch::WatchOptions>,
+    /// `/admin/load` and `/admin/rollback` require `Authorization: Bearer
+    /// <token>`. Without one the server refuses to listen beyond loopback.
+    pub admin_token: Option<AdminToken>,
+}
+
+/// The admin routes' bearer token; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken(pub String);
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdminToken(..)")
+    }
+}
+
+impl AdminToken {
+    /// The token in `file` (trimmed), else in `$EMBER_ADMIN_TOKEN`, else none.
+    pub fn from_file_or_env(file: Option<&Path>) -> Result<Option<Self>> {
+        if let Some(file) = file {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading the admin token file {}", file.display()))?;
+            return Ok(Some(Self(text.trim().to_owned())));
+        }
+        Ok(std::env::var("EMBER_ADMIN_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| Self(t.trim().to_owned())))
+    }
 }
 
 /// The router over a loaded pipeline (the version is the file stem). With
@@ -75,6 +109,7 @@ pub fn router(pipeline: Pipeline, options: &ServeOptions) -> Router {
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_owned),
         overrides: options.overrides.clone(),
+        admin_token: options.admin_token.clone(),
         admin: tokio::sync::Mutex::new(()),
     });
     if let Some(watch) = &options.watch {
@@ -135,6 +170,19 @@ pub async fn start(options: ServeOptions) -> Result<ServerHandle> {
 
 /// Serves an already loaded pipeline.
 pub async fn start_with(pipeline: Pipeline, options: ServeOptions) -> Result<ServerHandle> {
+    if options.admin_token.is_none() && !options.addr.ip().is_loopback() {
+        anyhow::bail!(
+            "{}: the admin routes would answer anyone who can reach this address; give an admin token (--admin-token-file FILE or EMBER_ADMIN_TOKEN) or listen on 127.0.0.1",
+            options.addr
+        );
+    }
+    if options
+        .admin_token
+        .as_ref()
+        .is_some_and(|t| t.0.trim().len() < 16)
+    {
+        anyhow::bail!("the admin token must have at least 16 characters");
+    }
     let app = router(pipeline, &options);
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await

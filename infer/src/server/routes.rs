@@ -10,7 +10,7 @@ use std::time::Instant;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -143,6 +143,29 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         .into_response()
 }
 
+/// Checks the admin token, if the server has one: `Authorization: Bearer
+/// <token>`, compared in constant time (no timing hint of how much of a
+/// guess was right).
+fn authorised(state: &AppState, headers: &HeaderMap) -> Result<(), Answer> {
+    use subtle::ConstantTimeEq;
+    let Some(token) = &state.admin_token else {
+        return Ok(());
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if bool::from(given.trim().as_bytes().ct_eq(token.0.trim().as_bytes())) {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::UNAUTHORIZED,
+            "admin routes need Authorization: Bearer <the server's admin token>",
+        ))
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LoadRequest {
@@ -152,9 +175,10 @@ struct LoadRequest {
 /// `POST /admin/load {"version": "v2"}`: loads `<versions dir>/v2.toml`
 /// off the request path, then swaps it in between two batches. A version
 /// that fails to load is a 422 naming the problem; the live one stays.
-pub async fn load(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+pub async fn load(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
     let start = Instant::now();
     let answer = async {
+        authorised(&state, &headers)?;
         let request: LoadRequest = parse(&body)?;
         let name = request.version;
         let valid = !name.is_empty()
@@ -204,9 +228,10 @@ pub async fn load(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
 }
 
 /// `POST /admin/rollback`: back to the previous version (409 if none).
-pub async fn rollback(State(state): State<Arc<AppState>>) -> Response {
+pub async fn rollback(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let start = Instant::now();
     let answer = async {
+        authorised(&state, &headers)?;
         let _guard = state.admin.lock().await;
         let (tx, rx) = oneshot::channel();
         state
