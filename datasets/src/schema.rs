@@ -154,6 +154,37 @@ pub struct Schema {
 }
 
 impl Schema {
+    /// Checks what serde cannot: names used once, labels that are not also
+    /// fields, regression labels that are labels. The error names the field.
+    pub fn validate(&self) -> std::result::Result<(), (String, String)> {
+        let mut seen = std::collections::HashSet::new();
+        for f in &self.fields {
+            if f.name.trim().is_empty() {
+                return Err((f.name.clone(), "a field without a name".into()));
+            }
+            if !seen.insert(f.name.as_str()) {
+                return Err((f.name.clone(), "named by two [[fields]] blocks".into()));
+            }
+        }
+        let mut labels = std::collections::HashSet::new();
+        for l in &self.labels {
+            if !labels.insert(l.as_str()) {
+                return Err((l.clone(), "listed twice in labels".into()));
+            }
+            if seen.contains(l.as_str()) {
+                return Err((l.clone(), "both a label and a field".into()));
+            }
+        }
+        if let Some(r) = self
+            .regression_labels
+            .iter()
+            .find(|r| !labels.contains(r.as_str()))
+        {
+            return Err((r.clone(), "in regression_labels but not in labels".into()));
+        }
+        Ok(())
+    }
+
     /// Whether label `name` must lie in [0, 1].
     pub fn is_binary_label(&self, name: &str) -> bool {
         !self.regression_labels.iter().any(|l| l == name)

@@ -59,10 +59,78 @@ impl CsvSpec {
         } else {
             toml::from_str(&text).map_err(|e| e.to_string())
         };
-        parsed.map_err(|e| {
+        let spec: Self = parsed.map_err(|e| {
             DataError::malformed(path, None, None, format!("invalid schema file: {e}"))
-        })
+        })?;
+        // Flattened structs cannot deny unknown keys in serde: check them
+        // here, so a misspelt `normalization` is an error, not ignored.
+        let untyped: serde_json::Value = if path.extension().is_some_and(|e| e == "json") {
+            serde_json::from_str(&text).unwrap_or_default()
+        } else {
+            toml::from_str::<toml::Value>(&text)
+                .ok()
+                .and_then(|v| serde_json::to_value(v).ok())
+                .unwrap_or_default()
+        };
+        if let Some((field, key)) = unknown_key(&untyped) {
+            return Err(DataError::malformed(
+                path,
+                None,
+                field.as_deref(),
+                format!("invalid schema file: unknown key '{key}'"),
+            ));
+        }
+        spec.schema.validate().map_err(|(field, message)| {
+            DataError::malformed(
+                path,
+                None,
+                Some(&field),
+                format!("invalid schema file: {message}"),
+            )
+        })?;
+        Ok(spec)
     }
+}
+
+/// The first key of a schema file that no part of it reads: (the field it
+/// is in, the key).
+fn unknown_key(value: &serde_json::Value) -> Option<(Option<String>, String)> {
+    const TOP: [&str; 7] = [
+        "delimiter",
+        "has_header",
+        "quoting",
+        "labels",
+        "group_by",
+        "regression_labels",
+        "fields",
+    ];
+    const FIELD: [&str; 8] = [
+        "name",
+        "kind",
+        "encoding",
+        "normalisation",
+        "fill",
+        "max_len",
+        "separator",
+        "dim",
+    ];
+    let top = value.as_object()?;
+    if let Some(key) = top.keys().find(|k| !TOP.contains(&k.as_str())) {
+        return Some((None, key.clone()));
+    }
+    for field in top.get("fields")?.as_array()? {
+        let Some(field) = field.as_object() else {
+            continue;
+        };
+        if let Some(key) = field.keys().find(|k| !FIELD.contains(&k.as_str())) {
+            let name = field
+                .get("name")
+                .and_then(|n| n.as_str())
+                .map(str::to_owned);
+            return Some((name, key.clone()));
+        }
+    }
+    None
 }
 
 /// Reads a delimited text file described by `spec`.
@@ -80,59 +148,90 @@ pub fn read_csv(path: &Path, spec: &CsvSpec, options: ReadOptions) -> Result<Raw
         .map_err(|e| DataError::malformed(path, None, None, e.to_string()))?;
     let n_labels = schema.labels.len();
     let mut header_len = n_labels + schema.fields.len();
-    let (field_cols, label_cols, group_col): (Vec<usize>, Vec<usize>, Option<usize>) =
-        if spec.has_header {
-            let header = reader
-                .byte_headers()
-                .map_err(|e| DataError::malformed(path, Some(1), None, e.to_string()))?
-                .clone();
-            if header.iter().all(|h| h.trim_ascii().is_empty()) {
+    let (field_cols, label_cols, group_col): (Vec<usize>, Vec<usize>, Option<usize>) = if spec
+        .has_header
+    {
+        let header = reader
+            .byte_headers()
+            .map_err(|e| DataError::malformed(path, Some(1), None, e.to_string()))?
+            .clone();
+        if header.iter().all(|h| h.trim_ascii().is_empty()) {
+            return Err(DataError::malformed(
+                path,
+                None,
+                None,
+                "empty file: no header row",
+            ));
+        }
+        header_len = header.len();
+        // A UTF-8 byte-order mark (spreadsheets write one) is not part
+        // of the first column's name.
+        let name_of = |i: usize, h: &'_ [u8]| -> Vec<u8> {
+            let h = if i == 0 {
+                h.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(h)
+            } else {
+                h
+            };
+            h.trim_ascii().to_vec()
+        };
+        let names: Vec<Vec<u8>> = header
+            .iter()
+            .enumerate()
+            .map(|(i, h)| name_of(i, h))
+            .collect();
+        let find = |name: &str| {
+            let mut at = names
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| h.as_slice() == name.as_bytes())
+                .map(|(i, _)| i);
+            let first = at.next().ok_or_else(|| {
+                DataError::malformed(
+                    path,
+                    Some(1),
+                    Some(name),
+                    "column named by the schema is missing from the header",
+                )
+            })?;
+            if let Some(second) = at.next() {
                 return Err(DataError::malformed(
                     path,
-                    None,
-                    None,
-                    "empty file: no header row",
+                    Some(1),
+                    Some(name),
+                    format!(
+                        "the header names this column twice (columns {} and {}): which one is meant?",
+                        first + 1,
+                        second + 1
+                    ),
                 ));
             }
-            header_len = header.len();
-            let find = |name: &str| {
-                header
-                    .iter()
-                    .position(|h| h.trim_ascii() == name.as_bytes())
-                    .ok_or_else(|| {
-                        DataError::malformed(
-                            path,
-                            Some(1),
-                            Some(name),
-                            "column named by the schema is missing from the header",
-                        )
-                    })
-            };
-            (
-                schema
-                    .fields
-                    .iter()
-                    .map(|f| find(&f.name))
-                    .collect::<Result<_>>()?,
-                schema
-                    .labels
-                    .iter()
-                    .map(|l| find(l))
-                    .collect::<Result<_>>()?,
-                schema.group_by.as_deref().map(find).transpose()?,
-            )
-        } else {
-            let group = schema
-                .group_by
-                .as_deref()
-                .and_then(|g| schema.field_index(g))
-                .map(|i| n_labels + i);
-            (
-                (n_labels..n_labels + schema.fields.len()).collect(),
-                (0..n_labels).collect(),
-                group,
-            )
+            Ok(first)
         };
+        (
+            schema
+                .fields
+                .iter()
+                .map(|f| find(&f.name))
+                .collect::<Result<_>>()?,
+            schema
+                .labels
+                .iter()
+                .map(|l| find(l))
+                .collect::<Result<_>>()?,
+            schema.group_by.as_deref().map(find).transpose()?,
+        )
+    } else {
+        let group = schema
+            .group_by
+            .as_deref()
+            .and_then(|g| schema.field_index(g))
+            .map(|i| n_labels + i);
+        (
+            (n_labels..n_labels + schema.fields.len()).collect(),
+            (0..n_labels).collect(),
+            group,
+        )
+    };
     let expected = header_len;
     let mut builder = ColumnsBuilder::new(schema);
     let mut record = csv::ByteRecord::new();
@@ -146,8 +245,9 @@ pub fn read_csv(path: &Path, spec: &CsvSpec, options: ReadOptions) -> Result<Raw
         if !more {
             break;
         }
-        let line = record.position().map_or(0, |p| p.line());
-        last_start = record.position().map(|p| (p.byte(), p.line()));
+        let position = record.position().cloned();
+        let line = position.as_ref().map_or(0, |p| p.line());
+        last_start = position.as_ref().map(|p| (p.byte(), p.line()));
         let outcome = if record.len() != expected {
             // Name the first schema column the short row lacks (or, for a
             // long row, the last one it has).
@@ -180,6 +280,7 @@ pub fn read_csv(path: &Path, spec: &CsvSpec, options: ReadOptions) -> Result<Raw
             )
         };
         if let Err(error) = outcome {
+            let line = file_line(path, position.as_ref().map_or(0, |p| p.byte()), line);
             on_row_error(options, &mut skipped, path, line, error)?;
         }
     }
@@ -189,12 +290,28 @@ pub fn read_csv(path: &Path, spec: &CsvSpec, options: ReadOptions) -> Result<Raw
     {
         return Err(DataError::malformed(
             path,
-            Some(line),
+            Some(file_line(path, byte, line)),
             None,
             "a quoted field is never closed: its quote runs to the end of the file",
         ));
     }
     builder.finish(path, skipped)
+}
+
+/// The 1-based file line of a record the csv crate places at (`byte`,
+/// `line`). After a CRLF line end the crate starts the next record at the
+/// `\n`, before counting it, so the record is one line further down than
+/// it says. Only called on the error path: one seek and a byte read.
+fn file_line(path: &Path, byte: u64, line: u64) -> u64 {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut first = [0u8; 1];
+    let at_newline = std::fs::File::open(path)
+        .and_then(|mut f| {
+            f.seek(SeekFrom::Start(byte))?;
+            f.read_exact(&mut first)
+        })
+        .is_ok_and(|()| first[0] == b'\n');
+    line + u64::from(at_newline)
 }
 
 /// Whether the text from byte `start` (the last record's) to the end of
