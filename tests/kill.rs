@@ -3,7 +3,7 @@
 //! `--resume` each time. After every kill the run directory holds either
 //! no artifact or one that loads and scores completely (a half-written
 //! export has no manifest and is refused, never read), and the resumed run
-//! finishes with an artifact that does.
+//! finishes with an artifact that does, equal to the uninterrupted run's.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -64,7 +64,7 @@ fn sigkill_at_any_moment_leaves_a_loadable_artifact_or_none_and_resume_finishes(
     std::fs::write(
         d.join("kill.toml"),
         format!(
-            "name = \"kill\"\noutput_dir = \"runs\"\ndevice = \"flex\"\n[data]\nsource = \"csv\"\ntrain = {train:?}\ntest = {train:?}\nschema = {schema:?}\n[model]\nkind = \"fm\"\nembedding_dim = 8\n[train]\nepochs = 6\npatience = 100\nbatch_size = 256\n"
+            "name = \"kill\"\noutput_dir = \"runs\"\ndevice = \"flex\"\n[data]\nsource = \"csv\"\ntrain = {train:?}\ntest = {train:?}\nschema = {schema:?}\n[model]\nkind = \"deepfm\"\nembedding_dim = 8\nhidden = [16]\ndropout = 0.2\n[train]\nepochs = 6\npatience = 100\nbatch_size = 256\n"
         ),
     )
     .unwrap();
@@ -77,6 +77,7 @@ fn sigkill_at_any_moment_leaves_a_loadable_artifact_or_none_and_resume_finishes(
     assert!(status.success());
     let full = start.elapsed();
     assert!(check_artifact(d, rows));
+    let uninterrupted = scores(d);
     std::fs::remove_dir_all(d.join("runs")).unwrap();
 
     let mut kills = 0;
@@ -103,4 +104,17 @@ fn sigkill_at_any_moment_leaves_a_loadable_artifact_or_none_and_resume_finishes(
         .unwrap();
     assert!(status.success());
     assert!(check_artifact(d, rows));
+    // On flex, resuming is exact: the same model as the uninterrupted run
+    // (data order and dropout masks are seeded per epoch).
+    assert!(
+        scores(d) == uninterrupted,
+        "the resumed run differs from the uninterrupted one"
+    );
+}
+
+fn scores(dir: &Path) -> Vec<f32> {
+    Predictor::load(&dir.join("runs/kill/artifact"), DeviceChoice::Flex)
+        .unwrap()
+        .score_file(&dir.join("train.csv"), false)
+        .unwrap()
 }

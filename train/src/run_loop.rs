@@ -19,6 +19,7 @@ use burn::module::Module;
 use burn::prelude::*;
 use ember_models::artifact::{load_bpk, save_bpk};
 use ember_models::device::{DeviceChoice, select_device};
+use rand::Rng;
 use rand::rngs::SmallRng;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -206,6 +207,12 @@ pub fn train_epochs<F: TrainingFamily>(
     );
     while let Some(epoch) = plan.next(state.epochs_done, &state.stopping) {
         let mut rng = epoch_rng(run.seed, epoch);
+        // The device's generator (dropout masks) restarts from the epoch's
+        // own seed, so a run resumed at this epoch draws what the
+        // uninterrupted run drew: on the flex backend, runs are bit-identical
+        // either way (measured; README, "Resume").
+        // (A stream of its own: the shuffle is as it was without it.)
+        run.device.seed(epoch_rng(!run.seed, epoch).random::<u64>());
         shuffle_rows(&mut order, &mut rng);
         family.begin_epoch(epoch);
         let bar = epoch_bar(n, epoch, family.unit());
