@@ -10,6 +10,7 @@ mod online;
 mod retrieval;
 mod schema;
 mod serving;
+mod soak;
 
 use std::path::PathBuf;
 
@@ -66,6 +67,9 @@ enum Command {
     /// receives files): each batch once, scored before it is trained on
     /// (progressive validation per window), versions exported as it goes.
     Online(config_args::ConfigArgs),
+    /// Serve a pipeline under mixed load (some malformed) for a fixed time,
+    /// swapping versions every few seconds; report memory over time.
+    Soak(soak::SoakArgs),
     /// The feature store behind serving: import a catalog's attributes.
     Features {
         #[command(subcommand)]
@@ -450,6 +454,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Online(args) => online::online(args),
         Command::Features { command } => serving::features(command),
+        Command::Soak(args) => soak::soak(args),
         Command::ExampleStream(args) => online::example_stream(args),
         Command::Schema { command } => schema::run(command),
         Command::Mixer { command } => mixer::run(command),
