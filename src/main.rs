@@ -2,8 +2,10 @@
 //! schema files, demo, mixer, and serving (serve, bench-serving, load-test,
 //! eval-serving).
 
+mod allocator;
 mod config_args;
 mod demo;
+#[cfg(not(feature = "jemalloc"))]
 mod malloc_tuning;
 mod mixer;
 mod online;
@@ -200,6 +202,28 @@ enum Command {
     /// Recall@K, NDCG@K and diversity metrics, written as a markdown table.
     EvalServing(serving::EvalServingArgs),
     /// Multi-task benchmarks with a report (markdown, JSON, SVG):
+    /// Tune a ranking config: random search over config keys with successive
+    /// halving (poor trials stopped after a few epochs), judged on
+    /// validation; writes a leaderboard (markdown, JSON) and the best config,
+    /// and tests the winner once.
+    Tune {
+        #[command(flatten)]
+        run: config_args::ConfigArgs,
+        /// The search space (TOML: `[params]` domains per key, `[halving]`);
+        /// default: configs/tune/ranking_space.toml, built in.
+        #[arg(long)]
+        space: Option<PathBuf>,
+        #[arg(long, default_value_t = 20)]
+        trials: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Default: runs/tune/<the config's file stem>.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Continue a search killed part-way (same command, same --out).
+        #[arg(long)]
+        resume: bool,
+    },
     /// mmoe-synthetic (shared-bottom vs MMoE vs CGC over task correlation),
     /// esmm (CVR error over all impressions vs a clicked-only CVR model),
     /// ml100k-balance (fixed weights vs GradNorm vs PCGrad), or all.
@@ -235,7 +259,7 @@ enum Command {
 }
 
 fn main() {
-    malloc_tuning::tune();
+    allocator::init();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
@@ -463,6 +487,41 @@ fn run(cli: Cli) -> Result<()> {
             output_dir,
             epochs,
         } => demo::run(device, output_dir, epochs),
+        Command::Tune {
+            run,
+            space,
+            trials,
+            seed,
+            out,
+            resume,
+        } => {
+            use ember_train::tune::{SearchSpace, TuneOptions, space::DEFAULT_SPACE};
+            let space = match &space {
+                Some(path) => SearchSpace::load(path)?,
+                None => SearchSpace::parse(DEFAULT_SPACE, "the default search space")?,
+            };
+            let stem = run
+                .config
+                .file_stem()
+                .map_or_else(|| "run".into(), |s| s.to_string_lossy().into_owned());
+            let options = TuneOptions {
+                config: run.config.clone(),
+                overrides: run.overrides.clone(),
+                device: run.device,
+                space,
+                trials,
+                seed,
+                out: out.unwrap_or_else(|| PathBuf::from("runs/tune").join(stem)),
+                resume,
+            };
+            let result = ember_train::tune::tune(&options)?;
+            println!("{}", ember_train::tune::report::markdown(&result));
+            println!(
+                "leaderboard: {}",
+                options.out.join("leaderboard.md").display()
+            );
+            Ok(())
+        }
         Command::BenchMtl {
             experiment,
             seeds,

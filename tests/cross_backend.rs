@@ -68,3 +68,40 @@ fn ndarray_trained_kfm_loads_on_flex() {
     let diff = max_abs_diff(&a, &b);
     assert!(diff <= 1e-5, "ndarray vs flex: max abs diff {diff}");
 }
+
+/// The interaction layers of the newer models (cross network, CIN,
+/// field attention, SENET + bilinear, the field-wise wide layer) score the
+/// same on every backend.
+#[test]
+fn interaction_models_score_the_same_on_ndarray_and_wgpu() {
+    let out = tempfile::tempdir().unwrap();
+    for kind in [
+        ModelKind::DcnV2,
+        ModelKind::XDeepFm,
+        ModelKind::AutoInt,
+        ModelKind::FiBiNet,
+        ModelKind::DeepFmHadamard,
+    ] {
+        let mut config =
+            common::run_config(kind.name(), kind, common::small_synthetic(), 1, out.path());
+        config.model.hidden = vec![16];
+        config.model.cin_layers = vec![8, 8];
+        config.model.attention_dim = 4;
+        config.model.batch_norm = true;
+        let (data, summary) = common::train(&config);
+        let reference = Predictor::load(&summary.artifact, DeviceChoice::Flex)
+            .unwrap()
+            .score(&data.test);
+        for device in [DeviceChoice::Ndarray, DeviceChoice::Wgpu] {
+            let other = Predictor::load(&summary.artifact, device)
+                .unwrap()
+                .score(&data.test);
+            let diff = max_abs_diff(&reference, &other);
+            assert!(
+                diff <= 1e-5,
+                "{}: flex vs {device:?}: max abs diff {diff}",
+                kind.name()
+            );
+        }
+    }
+}

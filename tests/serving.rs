@@ -597,3 +597,108 @@ fn the_catalog_encodes_test_rows_as_training_did() {
         "{with_history} of 943 rows have a history"
     );
 }
+
+/// `ember serve --watch` killed with SIGKILL while versions land and swap
+/// in, then restarted: each time it serves the newest complete version
+/// (not the pipeline file's model, not a half-written one) with that
+/// version's scores.
+#[test]
+fn a_server_killed_during_swaps_restarts_serving_the_newest_complete_version() {
+    let Some(f) = fixture() else { return };
+    let watched = tempfile::tempdir().unwrap();
+    let request = ScoreRequest {
+        user: "7".into(),
+        items: (1..=20u32).map(|i| (i * 13).to_string()).collect(),
+        time: None,
+    };
+    let expected: Vec<Vec<f32>> = f
+        .artifacts
+        .iter()
+        .map(|a| {
+            let set = format!("fine.artifact={:?}", a.display().to_string());
+            let p = Pipeline::load_file(&f.versions.join("v1.toml"), &[set]).unwrap();
+            p.score_batch(std::slice::from_ref(&request)).unwrap()[0]
+                .clone()
+                .unwrap()
+        })
+        .collect();
+    let body =
+        serde_json::to_vec(&serde_json::json!({"user": request.user, "items": request.items}))
+            .unwrap();
+    // Kill points drawn from a fixed seed (xorshift), so a failure repeats.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut draw_ms = |max: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % max
+    };
+    let mut landed = 0usize;
+    for round in 0..4 {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let mut server = Command::new(env!("CARGO_BIN_EXE_ember"))
+            .args(["serve", "--watch-poll", "0.02", "--addr", &addr.to_string()])
+            .arg("--pipeline")
+            .arg(f.versions.join("v1.toml"))
+            .arg("--watch")
+            .arg(watched.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        let mut client = loop {
+            let mut client = HttpClient::new(addr);
+            if client.request("GET", "/health", b"").is_ok() {
+                break client;
+            }
+            assert!(
+                start.elapsed().as_secs() < 120,
+                "round {round}: never served"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        // Serving what the directory says is newest, with its scores.
+        let (_, health) = client.request("GET", "/health", b"").unwrap();
+        let health: serde_json::Value = serde_json::from_slice(&health).unwrap();
+        let version = health["version"].as_str().unwrap().to_owned();
+        let want = if landed == 0 {
+            "v1".to_owned()
+        } else {
+            format!("v{landed:06}")
+        };
+        assert_eq!(version, want, "round {round}");
+        let (status, answer) = client.request("POST", "/score", &body).unwrap();
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+        let answer: serde_json::Value = serde_json::from_slice(&answer).unwrap();
+        assert_eq!(answer["version"], version.as_str());
+        let scores: Vec<f32> = serde_json::from_value(answer["scores"].clone()).unwrap();
+        let ranker = landed % 2;
+        for (got, want) in scores.iter().zip(&expected[ranker]) {
+            assert!((got - want).abs() < 1e-5, "round {round}: {got} vs {want}");
+        }
+        // Versions land; the kill comes at a drawn moment after the last,
+        // often while the server loads or swaps it in.
+        for _ in 0..3 {
+            landed += 1;
+            land_version(
+                &f.artifacts[landed % 2],
+                watched.path(),
+                &format!("v{landed:06}"),
+            );
+            std::thread::sleep(std::time::Duration::from_millis(draw_ms(60)));
+        }
+        // A writer killed mid-copy leaves a hidden, incomplete version.
+        let partial = watched.path().join(format!(".v{:06}.partial", landed + 1));
+        std::fs::create_dir_all(&partial).unwrap();
+        std::fs::write(partial.join("model.bpk"), b"half").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(draw_ms(40)));
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+}

@@ -16,14 +16,8 @@ fn models_approach_the_auc_of_the_true_probabilities() {
     let truth = known_ctr::generate([4000, 1000, 1000], 3);
     let ceiling = auc(&truth.test.true_prob, &truth.test.data.task_labels(0)).unwrap();
     let mut aucs = Vec::new();
-    for kind in [
-        ModelKind::Lr,
-        ModelKind::Fm,
-        ModelKind::DeepFm,
-        ModelKind::Nfm,
-        ModelKind::WideDeep,
-        ModelKind::Kfm,
-    ] {
+    // Every model: LR and FM first, compared below.
+    for kind in ModelKind::ALL {
         let config =
             common::run_config(kind.name(), kind, common::small_synthetic(), 8, out.path());
         let (_, summary) = common::train(&config);

@@ -54,6 +54,17 @@ impl DataError {
         }
     }
 
+    /// The same error at another line, where it names one (a reader that
+    /// learns the true line only after the row's error was made).
+    pub fn at_line(mut self, line: u64) -> Self {
+        if let DataError::Malformed { at, .. } = &mut self
+            && at.line.is_some()
+        {
+            at.line = Some(line);
+        }
+        self
+    }
+
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         DataError::Io {
             path: path.into(),

@@ -12,7 +12,7 @@ use ember_datasets::readers::{
     CsvSpec, RatingLabel, ReadOptions, read_criteo, read_csv, read_libfm, read_movielens,
     read_parquet,
 };
-use ember_datasets::{Result, Schema, shared_data_dir};
+use ember_datasets::{DataConfig, Result, Schema, shared_data_dir};
 
 /// Which reader a corpus file goes through.
 #[derive(Clone, Copy, Debug)]
@@ -29,6 +29,9 @@ enum Reader {
     MovieLens,
     /// Parquet with the corpus schema.
     Parquet,
+    /// An interaction log's events file (`user,item,time,event`, positives
+    /// are clicks), as `source = "interaction-log"` reads it.
+    InteractionLog,
 }
 
 /// A corpus entry: name, reader, bytes, the line and field the error must
@@ -461,6 +464,25 @@ fn corpus() -> Vec<Case> {
         field: None,
         says: "",
     });
+    // Bytes the parquet crate (55) panics on instead of failing, found by
+    // tests/fuzz.rs: an unknown page type, an empty index, a bit width
+    // beyond the value type.
+    for (name, at, value) in [
+        ("unknown_page_type.parquet", 5, 0x6e),
+        ("empty_index.parquet", 12, 0x00),
+        ("bit_width.parquet", 77, 0xff),
+    ] {
+        let mut bytes = parquet.clone();
+        bytes[at] = value;
+        cases.push(Case {
+            name,
+            reader: Parquet,
+            bytes,
+            line: None,
+            field: None,
+            says: "corrupt file",
+        });
+    }
     cases.push(Case {
         name: "not_parquet.parquet",
         reader: Parquet,
@@ -468,6 +490,80 @@ fn corpus() -> Vec<Case> {
         line: None,
         field: None,
         says: "",
+    });
+    // Interaction logs: the events file of `source = "interaction-log"`.
+    let log_header = "user,item,time,event\n";
+    let log_good = "u1,i1,2024-03-01T10:00:00Z,click\nu2,i2,2024-03-01T11:00:00Z,click\n";
+    for (name, text, line, field, says) in [
+        ("log_empty.csv", String::new(), None, None, "empty"),
+        (
+            "log_header_only.csv",
+            log_header.to_owned(),
+            None,
+            None,
+            "no events",
+        ),
+        (
+            "log_missing_column.csv",
+            format!("user,item,time\n{}", "u1,i1,2024-03-01T10:00:00Z\n"),
+            None,
+            Some("event"),
+            "no such column",
+        ),
+        (
+            "log_bad_time.csv",
+            format!("{log_header}{log_good}u3,i3,yesterday,click\n"),
+            Some(4),
+            Some("time"),
+            "yesterday",
+        ),
+        (
+            "log_short_row.csv",
+            format!("{log_header}{log_good}u3,i3\n"),
+            Some(4),
+            None,
+            "",
+        ),
+        (
+            "log_unclosed_quote.csv",
+            format!("{log_header}{log_good}u3,i3,2024-03-01T10:00:00Z,\"click\n"),
+            Some(4),
+            None,
+            "never closed",
+        ),
+        (
+            "log_crlf_bad_time.csv",
+            format!("{log_header}{log_good}u3,i3,soon,click\n").replace('\n', "\r\n"),
+            Some(4),
+            Some("time"),
+            "soon",
+        ),
+        (
+            "log_empty_user.csv",
+            format!("{log_header}{log_good},i3,2024-03-01T10:00:00Z,click\n"),
+            Some(4),
+            Some("user"),
+            "empty",
+        ),
+    ] {
+        cases.push(Case {
+            name,
+            reader: InteractionLog,
+            bytes: text.into_bytes(),
+            line,
+            field,
+            says,
+        });
+    }
+    let mut not_utf8 = format!("{log_header}{log_good}").into_bytes();
+    not_utf8.extend_from_slice(b"u\xff3,i3,2024-03-01T10:00:00Z,click\n");
+    cases.push(Case {
+        name: "log_not_utf8.csv",
+        reader: InteractionLog,
+        bytes: not_utf8,
+        line: Some(4),
+        field: None,
+        says: "UTF-8",
     });
     cases
 }
@@ -493,6 +589,16 @@ fn read(
         Reader::Parquet => {
             let schema: Schema = spec().schema;
             rows(read_parquet(path, &schema, options))
+        }
+        Reader::InteractionLog => {
+            let config: DataConfig = toml::from_str(&format!(
+                "source = \"interaction-log\"\npositives = [\"click\"]\n\
+                 [events]\npath = {:?}\nuser = \"user\"\nitem = \"item\"\ntime = \"time\"\nevent = \"event\"\n",
+                path.display().to_string()
+            ))
+            .unwrap();
+            let log = config.log_dataset().expect("an interaction log");
+            log.map(|l| l.log.events.len()).map_err(|e| e.to_string())
         }
     })
 }

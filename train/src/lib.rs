@@ -20,6 +20,7 @@ pub mod run_config;
 pub mod run_loop;
 pub mod step;
 pub mod trainer;
+pub mod tune;
 
 pub use any_run_config::AnyRunConfig;
 pub use config::{RunConfig, TrainConfig};

@@ -10,6 +10,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Float32Type};
 
 use crate::error::{DataError, Result};
+use crate::readers::csv_lines::{file_line, quote_left_open};
 use crate::readers::parquet::open_parquet;
 
 /// Whether a path names a Parquet file (by extension).
@@ -99,6 +100,14 @@ pub fn for_each_row(
         .iter()
         .map(|h| String::from_utf8_lossy(h).trim().to_owned())
         .collect();
+    if header.iter().all(String::is_empty) {
+        return Err(DataError::malformed(
+            path,
+            None,
+            None,
+            "empty file: expected a header naming the columns",
+        ));
+    }
     let index: Vec<usize> = columns
         .iter()
         .map(|&c| {
@@ -109,21 +118,36 @@ pub fn for_each_row(
         })
         .collect::<Result<_>>()?;
     let mut record = csv::ByteRecord::new();
+    let mut last_start = None;
     loop {
         let more = reader.read_byte_record(&mut record).map_err(|e| {
-            let line = e.position().map(csv::Position::line);
+            let line = e.position().map(|p| file_line(path, p.byte(), p.line()));
             DataError::malformed(path, line, None, e.to_string())
         })?;
         if !more {
-            return Ok(());
+            break;
         }
-        let line = record.position().map_or(0, csv::Position::line);
+        let (byte, line) = record.position().map_or((0, 0), |p| (p.byte(), p.line()));
+        last_start = Some((byte, line));
         let cells: Vec<&[u8]> = index
             .iter()
             .map(|&i| record.get(i).unwrap_or(b""))
             .collect();
-        row(line, &cells)?;
+        // The line the csv crate counts is corrected (CRLF) only for the
+        // message: it costs a seek, so not on every row.
+        row(line, &cells).map_err(|e| e.at_line(file_line(path, byte, line)))?;
     }
+    if let Some((byte, line)) = last_start
+        && quote_left_open(path, byte)?
+    {
+        return Err(DataError::malformed(
+            path,
+            Some(file_line(path, byte, line)),
+            None,
+            "a quoted field is never closed: its quote runs to the end of the file",
+        ));
+    }
+    Ok(())
 }
 
 /// Calls `row(line, id, vector)` for every row of a Parquet file whose

@@ -6,6 +6,7 @@
 
 pub mod columns;
 pub mod criteo;
+pub(crate) mod csv_lines;
 pub mod csv_schema;
 pub mod libfm;
 pub mod movielens;

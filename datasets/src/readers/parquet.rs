@@ -18,10 +18,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use arrow::array::RecordBatch;
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float32Type};
+use arrow::error::ArrowError;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::errors::ParquetError;
 
 use super::columns::{GROUP_HASH_FIELD, ReadOptions, check_label, split};
 use crate::error::{DataError, Result};
@@ -31,18 +34,99 @@ use crate::schema::{FieldKind, Schema};
 
 /// Opens a Parquet file for reading in record batches of 65,536 rows; an
 /// unreadable file is an error naming it.
-pub fn open_parquet(path: &Path) -> Result<ParquetRecordBatchReader> {
+pub fn open_parquet(path: &Path) -> Result<GuardedBatches> {
     let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
-    ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.with_batch_size(65_536).build())
-        .map_err(|e| {
-            DataError::malformed(
-                path,
-                None,
-                None,
-                format!("not a readable Parquet file: {e}"),
-            )
-        })
+    let opened = guard(|| {
+        ParquetRecordBatchReaderBuilder::try_new(file)
+            .and_then(|b| b.with_batch_size(65_536).build())
+    });
+    opened.map(GuardedBatches::new).map_err(|e| {
+        DataError::malformed(
+            path,
+            None,
+            None,
+            format!("not a readable Parquet file: {e}"),
+        )
+    })
+}
+
+/// Runs a step of the parquet crate's decoder, turning a panic into an
+/// error. The crate (55) panics on some corrupt files instead of failing,
+/// e.g. `unimplemented!` for an unknown page type (found by `tests/fuzz.rs`);
+/// a file a user hands ember must never abort the process.
+/// The panic is not printed (the error says it).
+pub fn guard<T>(step: impl FnOnce() -> Result<T, ParquetError>) -> Result<T, ParquetError> {
+    quiet_panics::install();
+    let outcome = quiet_panics::QUIET.with(|quiet| {
+        quiet.set(true);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(step));
+        quiet.set(false);
+        outcome
+    });
+    outcome.unwrap_or_else(|panic| {
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".to_owned());
+        Err(ParquetError::General(format!(
+            "corrupt file (the decoder gave up: {what})"
+        )))
+    })
+}
+
+/// A panic hook that stays silent on a thread while it runs a [`guard`]ed
+/// step and defers to the previous hook everywhere else.
+mod quiet_panics {
+    use std::cell::Cell;
+    use std::sync::Once;
+
+    thread_local! {
+        pub static QUIET: Cell<bool> = const { Cell::new(false) };
+    }
+
+    pub fn install() {
+        static HOOK: Once = Once::new();
+        HOOK.call_once(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                if !QUIET.with(Cell::get) {
+                    previous(info);
+                }
+            }));
+        });
+    }
+}
+
+/// A Parquet reader's record batches, each decoded under [`guard`]; after
+/// a failure the reader's state is unknown, so it ends.
+pub struct GuardedBatches {
+    inner: Option<ParquetRecordBatchReader>,
+}
+
+impl GuardedBatches {
+    pub fn new(inner: ParquetRecordBatchReader) -> Self {
+        Self { inner: Some(inner) }
+    }
+}
+
+impl Iterator for GuardedBatches {
+    type Item = Result<RecordBatch, ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let inner = self.inner.as_mut()?;
+        match guard(|| inner.next().transpose().map_err(ParquetError::from)) {
+            Ok(Some(batch)) => Some(Ok(batch)),
+            Ok(None) => {
+                self.inner = None;
+                None
+            }
+            Err(e) => {
+                self.inner = None;
+                Some(Err(ArrowError::ParquetError(e.to_string())))
+            }
+        }
+    }
 }
 
 /// Reads the columns `schema` names from a Parquet file.

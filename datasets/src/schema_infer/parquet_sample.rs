@@ -9,6 +9,8 @@ use arrow::datatypes::DataType;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+use crate::readers::parquet::{GuardedBatches, guard};
+
 use super::SampleSize;
 use super::profile::{ColumnProfile, Storage};
 use crate::error::{DataError, Result};
@@ -25,7 +27,8 @@ pub fn sample_parquet(path: &Path, max_rows: usize) -> Result<(Vec<ColumnProfile
             format!("not a readable Parquet file: {e}"),
         )
     };
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(&e))?;
+    let builder =
+        guard(|| ParquetRecordBatchReaderBuilder::try_new(file)).map_err(|e| unreadable(&e))?;
     let file_rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
     if file_rows == 0 {
         return Err(DataError::malformed(
@@ -41,11 +44,14 @@ pub fn sample_parquet(path: &Path, max_rows: usize) -> Result<(Vec<ColumnProfile
         .iter()
         .map(|f| ColumnProfile::new(f.name(), storage(f.data_type())))
         .collect();
-    let reader = builder
-        .with_batch_size(max_rows.clamp(1, 8192))
-        .with_limit(max_rows)
-        .build()
-        .map_err(|e| unreadable(&e))?;
+    let reader = guard(|| {
+        builder
+            .with_batch_size(max_rows.clamp(1, 8192))
+            .with_limit(max_rows)
+            .build()
+    })
+    .map(GuardedBatches::new)
+    .map_err(|e| unreadable(&e))?;
     let mut rows = 0u64;
     for batch in reader {
         let batch = batch.map_err(|e| unreadable(&e))?;

@@ -94,13 +94,11 @@ impl AdminToken {
     }
 }
 
-/// The router over a loaded pipeline (the version is the file stem). With
-/// `options.watch` it also starts the watcher, so it must be called inside
-/// a tokio runtime.
-pub fn router(pipeline: Pipeline, options: &ServeOptions) -> Router {
+/// The router over a loaded pipeline named `version`. With `options.watch`
+/// it also starts the watcher, so it must be called inside a tokio runtime.
+pub fn router(pipeline: Pipeline, version: String, options: &ServeOptions) -> Router {
     let metrics = Arc::new(Metrics::default());
-    let version = version_name(&options.pipeline);
-    let batcher = batcher::start(pipeline, version, options.batching, metrics.clone());
+    let batcher = batcher::start(pipeline, version.clone(), options.batching, metrics.clone());
     let state = Arc::new(AppState {
         batcher,
         metrics,
@@ -117,6 +115,7 @@ pub fn router(pipeline: Pipeline, options: &ServeOptions) -> Router {
             state.clone(),
             options.pipeline.clone(),
             watch.clone(),
+            version,
         ));
     }
     Router::new()
@@ -157,19 +156,47 @@ impl ServerHandle {
     }
 }
 
-/// Loads the pipeline (off the async threads) and starts serving on
-/// `options.addr` inside the current tokio runtime.
-pub async fn start(options: ServeOptions) -> Result<ServerHandle> {
-    let path = options.pipeline.clone();
-    let overrides = options.overrides.clone();
-    let pipeline = tokio::task::spawn_blocking(move || Pipeline::load_file(&path, &overrides))
-        .await
-        .context("loading task")??;
-    start_with(pipeline, options).await
+/// The version a server starts with: with `--watch`, the newest complete
+/// version in the watched directory, so a server restarted (after a crash
+/// in the middle of a swap, say) serves what it served before rather than
+/// going back to the pipeline file's model; else, or when that version
+/// does not load, the pipeline file (named by its stem).
+pub fn load_first_version(options: &ServeOptions) -> Result<(Pipeline, String)> {
+    if let Some(watch) = &options.watch {
+        match watch::load_newest(&options.pipeline, &options.overrides, watch) {
+            Ok(Some(first)) => return Ok(first),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(
+                error = %format!("{e:#}"),
+                "the newest watched version does not load; starting from the pipeline file"
+            ),
+        }
+    }
+    let pipeline = Pipeline::load_file(&options.pipeline, &options.overrides)?;
+    Ok((pipeline, version_name(&options.pipeline)))
 }
 
-/// Serves an already loaded pipeline.
+/// Loads the first version (off the async threads) and starts serving on
+/// `options.addr` inside the current tokio runtime.
+pub async fn start(options: ServeOptions) -> Result<ServerHandle> {
+    let opts = options.clone();
+    let (pipeline, version) = tokio::task::spawn_blocking(move || load_first_version(&opts))
+        .await
+        .context("loading task")??;
+    start_version(pipeline, version, options).await
+}
+
+/// Serves an already loaded pipeline, named by the pipeline file's stem.
 pub async fn start_with(pipeline: Pipeline, options: ServeOptions) -> Result<ServerHandle> {
+    let version = version_name(&options.pipeline);
+    start_version(pipeline, version, options).await
+}
+
+async fn start_version(
+    pipeline: Pipeline,
+    version: String,
+    options: ServeOptions,
+) -> Result<ServerHandle> {
     if options.admin_token.is_none() && !options.addr.ip().is_loopback() {
         anyhow::bail!(
             "{}: the admin routes would answer anyone who can reach this address; give an admin token (--admin-token-file FILE or EMBER_ADMIN_TOKEN) or listen on 127.0.0.1",
@@ -183,7 +210,7 @@ pub async fn start_with(pipeline: Pipeline, options: ServeOptions) -> Result<Ser
     {
         anyhow::bail!("the admin token must have at least 16 characters");
     }
-    let app = router(pipeline, &options);
+    let app = router(pipeline, version, &options);
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .with_context(|| format!("cannot listen on {}", options.addr))?;
@@ -233,11 +260,16 @@ pub struct BackgroundServer {
 impl BackgroundServer {
     /// Serves `pipeline` (already loaded) per `options`.
     pub fn start(pipeline: Pipeline, options: ServeOptions) -> Result<Self> {
+        let version = version_name(&options.pipeline);
+        Self::start_version(pipeline, version, options)
+    }
+
+    fn start_version(pipeline: Pipeline, version: String, options: ServeOptions) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .context("tokio runtime")?;
-        let handle = runtime.block_on(start_with(pipeline, options))?;
+        let handle = runtime.block_on(start_version(pipeline, version, options))?;
         Ok(Self {
             addr: handle.addr,
             runtime,
@@ -245,10 +277,10 @@ impl BackgroundServer {
         })
     }
 
-    /// Loads the pipeline file of `options` and serves it.
+    /// Loads the first version (see [`load_first_version`]) and serves it.
     pub fn load_and_start(options: ServeOptions) -> Result<Self> {
-        let pipeline = Pipeline::load_file(&options.pipeline, &options.overrides)?;
-        Self::start(pipeline, options)
+        let (pipeline, version) = load_first_version(&options)?;
+        Self::start_version(pipeline, version, options)
     }
 
     pub fn stop(self) -> Result<()> {

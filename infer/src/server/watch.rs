@@ -75,9 +75,25 @@ fn load_version(
     Pipeline::load_file(pipeline, &overrides)
 }
 
-/// Polls until the server stops (the queue closes).
-pub async fn watch(state: Arc<AppState>, pipeline: PathBuf, options: WatchOptions) {
-    let mut tried: Option<String> = None;
+/// The newest complete version loaded into `pipeline`, with its name;
+/// `None` when the directory holds none yet.
+pub fn load_newest(
+    pipeline: &Path,
+    overrides: &[String],
+    options: &WatchOptions,
+) -> Result<Option<(Pipeline, String)>> {
+    let Some((name, path)) = newest_version(&options.dir)? else {
+        return Ok(None);
+    };
+    let loaded = load_version(pipeline, overrides, options, &path)
+        .with_context(|| format!("loading version {}", path.display()))?;
+    Ok(Some((loaded, name)))
+}
+
+/// Polls until the server stops (the queue closes). `live` is the version
+/// the server started with, which is not loaded again.
+pub async fn watch(state: Arc<AppState>, pipeline: PathBuf, options: WatchOptions, live: String) {
+    let mut tried: Option<String> = Some(live);
     loop {
         tokio::time::sleep(options.poll).await;
         let newest = match newest_version(&options.dir) {

@@ -52,6 +52,26 @@ impl FirstOrderConfig {
 }
 
 impl FirstOrder {
+    /// Each field's own term, `[B, F]` (categorical, sequence, numeric,
+    /// dense fields, in that order), without `w0`: what a field-wise wide
+    /// layer weighs.
+    pub fn per_field(&self, batch: &Batch) -> Tensor<2> {
+        let b = batch.size();
+        let mut terms = Vec::new();
+        if let Some(w) = self.fields.lookup(&self.weights, batch) {
+            let k = w.dims()[1];
+            terms.push(w.reshape([b, k]));
+        }
+        if let (Some(linear), Some(x)) = (&self.numeric, &batch.numeric) {
+            let n = linear.weight.dims()[0];
+            terms.push(x.clone() * linear.weight.val().reshape([1, n]));
+        }
+        for (linear, x) in self.dense.iter().zip(&batch.dense) {
+            terms.push(linear.forward(x.clone()));
+        }
+        Tensor::cat(terms, 1)
+    }
+
     /// `[B, 1]`.
     pub fn forward(&self, batch: &Batch) -> Tensor<2> {
         let b = batch.size();

@@ -4,19 +4,29 @@
 //! section of a run config), as FuxiCTR's model configs do; each model file
 //! reads only the keys it needs.
 
+mod autoint;
+mod dcn_v2;
 mod deepfm;
+mod deepfm_hadamard;
+mod fibinet;
 mod fm;
 mod kfm;
 mod lr;
 mod nfm;
 mod wide_deep;
+mod xdeepfm;
 
+pub use autoint::AutoInt;
+pub use dcn_v2::{DcnStructure, DcnV2};
 pub use deepfm::DeepFm;
+pub use deepfm_hadamard::DeepFmHadamard;
+pub use fibinet::FiBiNet;
 pub use fm::Fm;
 pub use kfm::Kfm;
 pub use lr::Lr;
 pub use nfm::Nfm;
 pub use wide_deep::WideDeep;
+pub use xdeepfm::XDeepFm;
 
 use burn::prelude::*;
 use ember_datasets::FeatureLayout;
@@ -24,7 +34,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::batch::Batch;
-use crate::layers::{FeatureConfig, FeatureLayer, FirstOrder, FirstOrderConfig, MlpConfig};
+use crate::layers::{FeatureConfig, FeatureLayer, FirstOrder, FirstOrderConfig, Mlp, MlpConfig};
 
 /// Which ranking model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,16 +47,30 @@ pub enum ModelKind {
     DeepFm,
     Nfm,
     Kfm,
+    DcnV2,
+    #[serde(rename = "xdeepfm")]
+    XDeepFm,
+    #[serde(rename = "autoint")]
+    AutoInt,
+    #[serde(rename = "fibinet")]
+    FiBiNet,
+    #[serde(rename = "deepfm_hadamard")]
+    DeepFmHadamard,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 6] = [
+    pub const ALL: [ModelKind; 11] = [
         ModelKind::Lr,
         ModelKind::Fm,
         ModelKind::WideDeep,
         ModelKind::DeepFm,
         ModelKind::Nfm,
         ModelKind::Kfm,
+        ModelKind::DcnV2,
+        ModelKind::XDeepFm,
+        ModelKind::AutoInt,
+        ModelKind::FiBiNet,
+        ModelKind::DeepFmHadamard,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +81,11 @@ impl ModelKind {
             ModelKind::DeepFm => "deepfm",
             ModelKind::Nfm => "nfm",
             ModelKind::Kfm => "kfm",
+            ModelKind::DcnV2 => "dcn_v2",
+            ModelKind::XDeepFm => "xdeepfm",
+            ModelKind::AutoInt => "autoint",
+            ModelKind::FiBiNet => "fibinet",
+            ModelKind::DeepFmHadamard => "deepfm_hadamard",
         }
     }
 }
@@ -84,11 +113,23 @@ pub struct RankingConfig {
     pub field_dims: Vec<usize>,
     /// Std of the N(0, std²) initialisation of embeddings and first-order weights.
     pub init_std: f64,
-    /// Deep tower widths (Wide&Deep, DeepFM) or the layers after
-    /// bi-interaction (NFM).
+    /// Deep tower widths (Wide&Deep, DeepFM and the other deep models) or
+    /// the layers after bi-interaction (NFM); AutoInt adds a tower (AutoInt+)
+    /// only when it is non-empty.
     pub hidden: Vec<usize>,
     pub dropout: f64,
     pub batch_norm: bool,
+    /// DCN-v2: cross layers, and how the cross network meets the tower.
+    pub cross_layers: usize,
+    pub dcn_structure: DcnStructure,
+    /// xDeepFM: feature maps per CIN layer.
+    pub cin_layers: Vec<usize>,
+    /// AutoInt: interacting layers, heads, and each head's width `d'`.
+    pub attention_layers: usize,
+    pub attention_heads: usize,
+    pub attention_dim: usize,
+    /// FiBiNET: the SENET reduction ratio `r`.
+    pub senet_reduction: usize,
 }
 
 impl Default for RankingConfig {
@@ -101,6 +142,13 @@ impl Default for RankingConfig {
             hidden: vec![400, 400, 400],
             dropout: 0.0,
             batch_norm: false,
+            cross_layers: 3,
+            dcn_structure: DcnStructure::Parallel,
+            cin_layers: vec![100, 100],
+            attention_layers: 3,
+            attention_heads: 2,
+            attention_dim: 16,
+            senet_reduction: 3,
         }
     }
 }
@@ -150,6 +198,13 @@ impl RankingConfig {
             ModelKind::DeepFm => RankingModel::DeepFm(DeepFm::new(self, layout, device)?),
             ModelKind::Nfm => RankingModel::Nfm(Nfm::new(self, layout, device)?),
             ModelKind::Kfm => RankingModel::Kfm(Kfm::new(self, layout, device)?),
+            ModelKind::DcnV2 => RankingModel::DcnV2(DcnV2::new(self, layout, device)?),
+            ModelKind::XDeepFm => RankingModel::XDeepFm(XDeepFm::new(self, layout, device)?),
+            ModelKind::AutoInt => RankingModel::AutoInt(AutoInt::new(self, layout, device)?),
+            ModelKind::FiBiNet => RankingModel::FiBiNet(FiBiNet::new(self, layout, device)?),
+            ModelKind::DeepFmHadamard => {
+                RankingModel::DeepFmHadamard(DeepFmHadamard::new(self, layout, device)?)
+            }
         })
     }
 }
@@ -161,6 +216,9 @@ const PARTS_PER_CORE: usize = 4;
 /// hand-off than they save.
 const MIN_ROWS_PER_PART: usize = 128;
 
+// One per loaded model, never held in bulk: boxing the larger variants
+// would buy nothing (and Burn's `Module` derive does not see through `Box`).
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum RankingModel {
     Lr(Lr),
@@ -169,6 +227,11 @@ pub enum RankingModel {
     DeepFm(DeepFm),
     Nfm(Nfm),
     Kfm(Kfm),
+    DcnV2(DcnV2),
+    XDeepFm(XDeepFm),
+    AutoInt(AutoInt),
+    FiBiNet(FiBiNet),
+    DeepFmHadamard(DeepFmHadamard),
 }
 
 impl RankingModel {
@@ -181,6 +244,11 @@ impl RankingModel {
             RankingModel::DeepFm(m) => m.forward(batch),
             RankingModel::Nfm(m) => m.forward(batch),
             RankingModel::Kfm(m) => m.forward(batch),
+            RankingModel::DcnV2(m) => m.forward(batch),
+            RankingModel::XDeepFm(m) => m.forward(batch),
+            RankingModel::AutoInt(m) => m.forward(batch),
+            RankingModel::FiBiNet(m) => m.forward(batch),
+            RankingModel::DeepFmHadamard(m) => m.forward(batch),
         }
     }
 }
@@ -199,6 +267,26 @@ impl RankingModel {
                 ..m
             }),
             RankingModel::Nfm(m) => RankingModel::Nfm(Nfm {
+                deep: m.deep.fold_batch_norm(),
+                ..m
+            }),
+            RankingModel::DcnV2(m) => RankingModel::DcnV2(DcnV2 {
+                deep: m.deep.fold_batch_norm(),
+                ..m
+            }),
+            RankingModel::XDeepFm(m) => RankingModel::XDeepFm(XDeepFm {
+                deep: m.deep.fold_batch_norm(),
+                ..m
+            }),
+            RankingModel::AutoInt(m) => RankingModel::AutoInt(AutoInt {
+                deep: m.deep.map(Mlp::fold_batch_norm),
+                ..m
+            }),
+            RankingModel::FiBiNet(m) => RankingModel::FiBiNet(FiBiNet {
+                deep: m.deep.fold_batch_norm(),
+                ..m
+            }),
+            RankingModel::DeepFmHadamard(m) => RankingModel::DeepFmHadamard(DeepFmHadamard {
                 deep: m.deep.fold_batch_norm(),
                 ..m
             }),

@@ -1,0 +1,40 @@
+//! Where a CSV record sits in its file, for error messages: the csv crate
+//! counts lines in a way that is off after CRLF line ends, and it reads a
+//! quote left open at the end of a file as a field. Shared by every CSV
+//! reader (schema'd CSV, interaction logs).
+
+use std::path::Path;
+
+use crate::error::{DataError, Result};
+
+/// The 1-based file line of a record the csv crate places at (`byte`,
+/// `line`). After a CRLF line end the crate starts the next record at the
+/// `\n`, before counting it, so the record is one line further down than
+/// it says. Only called on the error path: one seek and a byte read.
+pub(crate) fn file_line(path: &Path, byte: u64, line: u64) -> u64 {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut first = [0u8; 1];
+    let at_newline = std::fs::File::open(path)
+        .and_then(|mut f| {
+            f.seek(SeekFrom::Start(byte))?;
+            f.read_exact(&mut first)
+        })
+        .is_ok_and(|()| first[0] == b'\n');
+    line + u64::from(at_newline)
+}
+
+/// Whether the text from byte `start` (the last record's) to the end of
+/// the file leaves a `"` open. The csv crate reads an unclosed quote as a
+/// field that ends at the end of the file, without an error; only the last
+/// record can hold one (an open quote swallows everything after it), so
+/// only it is scanned. `""` inside a quoted field toggles twice.
+pub(crate) fn quote_left_open(path: &Path, start: u64) -> Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    file.seek(SeekFrom::Start(start))
+        .map_err(|e| DataError::io(path, e))?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail)
+        .map_err(|e| DataError::io(path, e))?;
+    Ok(tail.iter().filter(|&&b| b == b'"').count() % 2 == 1)
+}
