@@ -388,8 +388,8 @@ fn schema_file_target() -> Outcome {
     })
 }
 
-/// Every preset TOML under `configs/`, with the loader its directory
-/// needs.
+/// Every preset TOML under `configs/` (search spaces included), with the
+/// loader its directory needs.
 fn config_seeds() -> Vec<(PathBuf, Vec<u8>)> {
     let mut out = Vec::new();
     let mut dirs = vec![PathBuf::from("configs")];
@@ -426,6 +426,9 @@ fn load_config(preset: &Path, path: &Path, overrides: &[String]) {
         "schemas" => {
             let _ = CsvSpec::from_file(path);
         }
+        "tune" => {
+            let _ = ember_train::tune::SearchSpace::load(path);
+        }
         "data" => {
             if let Ok(value) = ember_datasets::toml_config::load_toml(path, overrides) {
                 let _ = value.try_into::<DataConfig>();
@@ -458,7 +461,7 @@ fn config_target() -> Outcome {
         })
         .collect();
     fuzz(
-        "run, pipeline, online, mixer, data configs",
+        "run, pipeline, online, mixer, data configs, search spaces",
         inputs(seeds),
         move |bytes| {
             let index = bytes

@@ -371,6 +371,14 @@ fn every_preset_parses_as_a_run_config() {
             }
             continue;
         }
+        if dir.ends_with("tune") {
+            // Search spaces of `ember tune`, not run configs.
+            for file in std::fs::read_dir(&dir).unwrap() {
+                let path = file.unwrap().path();
+                ember_train::tune::SearchSpace::load(&path).unwrap();
+            }
+            continue;
+        }
         if !dir.is_dir()
             || dir.ends_with("schemas")
             || dir.ends_with("data")
