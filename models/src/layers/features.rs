@@ -21,6 +21,7 @@ use ember_datasets::FeatureLayout;
 
 use super::embedding::{EmbeddingTable, EmbeddingTableConfig};
 use super::row_sparse::RowRecorder;
+use super::sequence_pooling::SequencePooling;
 use crate::batch::Batch;
 
 #[derive(Config, Debug)]
@@ -35,6 +36,9 @@ pub struct FeatureConfig {
     pub field_dims: Vec<usize>,
     #[config(default = 0.01)]
     pub init_std: f64,
+    /// Each sequence field's pooling, in layout order; empty = mean for all.
+    #[config(default = "Vec::new()")]
+    pub sequence_pooling: Vec<SequencePooling>,
 }
 
 /// The field vectors of a batch.
@@ -236,6 +240,9 @@ pub struct FeatureLayer {
     /// One projection per dense-vector field.
     pub dense: Vec<Linear>,
     pub embedding_dim: usize,
+    /// How each sequence field is pooled (`forward`).
+    #[module(skip)]
+    pub pooling: Vec<SequencePooling>,
 }
 
 impl FeatureConfig {
@@ -294,20 +301,38 @@ impl FeatureConfig {
             .iter()
             .map(|(_, d)| LinearConfig::new(*d, self.embedding_dim).init(device))
             .collect();
+        let pooling = if self.sequence_pooling.is_empty() {
+            vec![SequencePooling::Mean; layout.sequences.len()]
+        } else if self.sequence_pooling.len() == layout.sequences.len() {
+            self.sequence_pooling.clone()
+        } else {
+            return Err(format!(
+                "sequence_pooling lists {} poolings but the data has {} sequence fields",
+                self.sequence_pooling.len(),
+                layout.sequences.len()
+            ));
+        };
         Ok(FeatureLayer {
             tables,
             table_fields,
             numeric,
             dense,
             embedding_dim: self.embedding_dim,
+            pooling,
         })
     }
 }
 
 impl FeatureLayer {
-    /// Field vectors, sequences mean-pooled.
+    /// Field vectors, each sequence pooled as its field asks (mean by default).
     pub fn forward(&self, batch: &Batch) -> FieldVectors {
-        self.forward_pooled(batch, &|_, embedded, mask| masked_mean(embedded, mask))
+        self.forward_pooled(batch, &|s, embedded, mask| {
+            self.pooling
+                .get(s)
+                .copied()
+                .unwrap_or_default()
+                .pool(embedded, mask)
+        })
     }
 
     /// Field vectors, each sequence pooled by `pool` (e.g. attention).

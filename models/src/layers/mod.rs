@@ -18,6 +18,8 @@ pub mod l2_norm;
 pub mod mlp;
 pub mod row_sparse;
 pub mod senet;
+pub mod sequence_pooling;
+pub mod target_attention;
 
 pub use attention_pooling::{AttentionPooling, AttentionPoolingConfig};
 pub use bi_interaction::bi_interaction;
@@ -37,3 +39,5 @@ pub use l2_norm::l2_normalize;
 pub use mlp::{Mlp, MlpConfig};
 pub use row_sparse::{GatheredRows, RowRecorder};
 pub use senet::{Senet, SenetConfig};
+pub use sequence_pooling::{SequencePooling, masked_max, masked_sum};
+pub use target_attention::{TargetAttention, TargetAttentionConfig};

@@ -24,8 +24,8 @@ impl Kfm {
         layout: &FeatureLayout,
         device: &Device,
     ) -> Result<Self, String> {
-        let features = config.features().init(layout, device)?;
-        let dims = config.features().dims_for(layout)?;
+        let features = config.features(layout)?.init(layout, device)?;
+        let dims = config.features(layout)?.dims_for(layout)?;
         let max_dim = dims.iter().copied().max().unwrap_or(config.embedding_dim);
         Ok(Self {
             features,

@@ -8,6 +8,7 @@ mod autoint;
 mod dcn_v2;
 mod deepfm;
 mod deepfm_hadamard;
+mod din;
 mod fibinet;
 mod fm;
 mod kfm;
@@ -20,6 +21,7 @@ pub use autoint::AutoInt;
 pub use dcn_v2::{DcnStructure, DcnV2};
 pub use deepfm::DeepFm;
 pub use deepfm_hadamard::DeepFmHadamard;
+pub use din::Din;
 pub use fibinet::FiBiNet;
 pub use fm::Fm;
 pub use kfm::Kfm;
@@ -28,13 +30,17 @@ pub use nfm::Nfm;
 pub use wide_deep::WideDeep;
 pub use xdeepfm::XDeepFm;
 
+use std::collections::BTreeMap;
+
 use burn::prelude::*;
 use ember_datasets::FeatureLayout;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::batch::Batch;
-use crate::layers::{FeatureConfig, FeatureLayer, FirstOrder, FirstOrderConfig, Mlp, MlpConfig};
+use crate::layers::{
+    FeatureConfig, FeatureLayer, FirstOrder, FirstOrderConfig, Mlp, MlpConfig, SequencePooling,
+};
 
 /// Which ranking model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,10 +62,11 @@ pub enum ModelKind {
     FiBiNet,
     #[serde(rename = "deepfm_hadamard")]
     DeepFmHadamard,
+    Din,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 11] = [
+    pub const ALL: [ModelKind; 12] = [
         ModelKind::Lr,
         ModelKind::Fm,
         ModelKind::WideDeep,
@@ -71,6 +78,7 @@ impl ModelKind {
         ModelKind::AutoInt,
         ModelKind::FiBiNet,
         ModelKind::DeepFmHadamard,
+        ModelKind::Din,
     ];
 
     pub fn name(self) -> &'static str {
@@ -86,6 +94,7 @@ impl ModelKind {
             ModelKind::AutoInt => "autoint",
             ModelKind::FiBiNet => "fibinet",
             ModelKind::DeepFmHadamard => "deepfm_hadamard",
+            ModelKind::Din => "din",
         }
     }
 }
@@ -130,6 +139,13 @@ pub struct RankingConfig {
     pub attention_dim: usize,
     /// FiBiNET: the SENET reduction ratio `r`.
     pub senet_reduction: usize,
+    /// Per sequence field (by name): sum, mean (the default), max, or
+    /// target_attention (DIN only).
+    pub sequence_pooling: BTreeMap<String, SequencePooling>,
+    /// DIN: the categorical field holding the candidate item.
+    pub din_target: String,
+    /// DIN: the hidden widths of the attention unit.
+    pub din_attention_hidden: Vec<usize>,
 }
 
 impl Default for RankingConfig {
@@ -149,16 +165,47 @@ impl Default for RankingConfig {
             attention_heads: 2,
             attention_dim: 16,
             senet_reduction: 3,
+            sequence_pooling: BTreeMap::new(),
+            din_target: "item_id".to_owned(),
+            din_attention_hidden: vec![36],
         }
     }
 }
 
 impl RankingConfig {
-    fn features(&self) -> FeatureConfig {
-        FeatureConfig::new()
+    fn features(&self, layout: &FeatureLayout) -> Result<FeatureConfig, String> {
+        Ok(FeatureConfig::new()
             .with_embedding_dim(self.embedding_dim)
             .with_field_dims(self.field_dims.clone())
             .with_init_std(self.init_std)
+            .with_sequence_pooling(self.sequence_pooling_for(layout)?))
+    }
+
+    /// Each sequence field's pooling, in layout order, from
+    /// `sequence_pooling` (by field name; mean where not named).
+    fn sequence_pooling_for(&self, layout: &FeatureLayout) -> Result<Vec<SequencePooling>, String> {
+        let names: Vec<&str> = layout
+            .sequences
+            .iter()
+            .map(|(n, _, _)| n.as_str())
+            .collect();
+        for (name, pooling) in &self.sequence_pooling {
+            if !names.contains(&name.as_str()) {
+                return Err(format!(
+                    "sequence_pooling names '{name}', which is not a sequence field (the data has: {})",
+                    names.join(", ")
+                ));
+            }
+            if *pooling == SequencePooling::TargetAttention && self.kind != ModelKind::Din {
+                return Err(format!(
+                    "sequence_pooling: '{name}' asks for target attention, which only din has (a candidate to attend with)"
+                ));
+            }
+        }
+        Ok(names
+            .iter()
+            .map(|n| self.sequence_pooling.get(*n).copied().unwrap_or_default())
+            .collect())
     }
 
     fn first_order(&self, layout: &FeatureLayout, device: &Device) -> FirstOrder {
@@ -187,7 +234,7 @@ impl RankingConfig {
                 self.kind.name()
             ));
         }
-        self.features().init(layout, device)
+        self.features(layout)?.init(layout, device)
     }
 
     pub fn init(&self, layout: &FeatureLayout, device: &Device) -> Result<RankingModel, String> {
@@ -205,6 +252,7 @@ impl RankingConfig {
             ModelKind::DeepFmHadamard => {
                 RankingModel::DeepFmHadamard(DeepFmHadamard::new(self, layout, device)?)
             }
+            ModelKind::Din => RankingModel::Din(Din::new(self, layout, device)?),
         })
     }
 }
@@ -232,6 +280,7 @@ pub enum RankingModel {
     AutoInt(AutoInt),
     FiBiNet(FiBiNet),
     DeepFmHadamard(DeepFmHadamard),
+    Din(Din),
 }
 
 impl RankingModel {
@@ -249,6 +298,7 @@ impl RankingModel {
             RankingModel::AutoInt(m) => m.forward(batch),
             RankingModel::FiBiNet(m) => m.forward(batch),
             RankingModel::DeepFmHadamard(m) => m.forward(batch),
+            RankingModel::Din(m) => m.forward(batch),
         }
     }
 }
@@ -287,6 +337,10 @@ impl RankingModel {
                 ..m
             }),
             RankingModel::DeepFmHadamard(m) => RankingModel::DeepFmHadamard(DeepFmHadamard {
+                deep: m.deep.fold_batch_norm(),
+                ..m
+            }),
+            RankingModel::Din(m) => RankingModel::Din(Din {
                 deep: m.deep.fold_batch_norm(),
                 ..m
             }),
