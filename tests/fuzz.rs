@@ -31,6 +31,10 @@ use ember_infer::server::BackgroundServer;
 use ember_infer::server::client::HttpClient;
 use ember_models::ModelKind;
 use proptest::prelude::*;
+
+#[path = "../datasets/tests/support/mod.rs"]
+mod corpus_support;
+use corpus_support::{SCHEMA, parquet_bytes};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 /// What parsers trip on, inserted at random places.
@@ -222,20 +226,6 @@ fn text_seeds(texts: &[&str]) -> Vec<Vec<u8>> {
     texts.iter().map(|t| t.as_bytes().to_vec()).collect()
 }
 
-const SCHEMA: &str = r#"
-labels = ["y"]
-[[fields]]
-name = "x"
-kind = "numeric"
-[[fields]]
-name = "c"
-kind = "categorical"
-[[fields]]
-name = "s"
-kind = "sequence"
-max_len = 3
-"#;
-
 fn csv_target() -> Outcome {
     let spec: CsvSpec = toml::from_str(SCHEMA).unwrap();
     let path = scratch("data.csv");
@@ -293,36 +283,10 @@ fn criteo_target() -> Outcome {
     })
 }
 
-fn parquet_seed() -> Vec<u8> {
-    use arrow::array::{ArrayRef, Float32Array, Int64Array, StringArray};
-    use std::sync::Arc;
-    let batch = arrow::record_batch::RecordBatch::try_from_iter([
-        ("y", Arc::new(Int64Array::from(vec![1, 0, 1])) as ArrayRef),
-        (
-            "x",
-            Arc::new(Float32Array::from(vec![1.0, 2.0, 3.0])) as ArrayRef,
-        ),
-        (
-            "c",
-            Arc::new(StringArray::from(vec!["a", "b", "c"])) as ArrayRef,
-        ),
-        (
-            "s",
-            Arc::new(StringArray::from(vec!["p|q", "", "r"])) as ArrayRef,
-        ),
-    ])
-    .unwrap();
-    let mut out = Vec::new();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), None).unwrap();
-    writer.write(&batch).unwrap();
-    writer.close().unwrap();
-    out
-}
-
 fn parquet_target() -> Outcome {
     let spec: CsvSpec = toml::from_str(SCHEMA).unwrap();
     let path = scratch("data.parquet");
-    fuzz("Parquet", inputs(vec![parquet_seed()]), move |bytes| {
+    fuzz("Parquet", inputs(vec![parquet_bytes()]), move |bytes| {
         write(&path, bytes);
         for options in [ReadOptions::default(), ReadOptions::skipping()] {
             let _ = read_parquet(&path, &spec.schema, options);

@@ -6,13 +6,15 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use ember_datasets::readers::{
     CsvSpec, RatingLabel, ReadOptions, read_criteo, read_csv, read_libfm, read_movielens,
     read_parquet,
 };
 use ember_datasets::{DataConfig, Result, Schema, shared_data_dir};
+
+mod support;
+use support::{SCHEMA, parquet_bytes};
 
 /// Which reader a corpus file goes through.
 #[derive(Clone, Copy, Debug)]
@@ -63,20 +65,6 @@ fn case(
     }
 }
 
-const SCHEMA: &str = r#"
-labels = ["y"]
-[[fields]]
-name = "x"
-kind = "numeric"
-[[fields]]
-name = "c"
-kind = "categorical"
-[[fields]]
-name = "s"
-kind = "sequence"
-max_len = 3
-"#;
-
 fn spec() -> CsvSpec {
     toml::from_str(SCHEMA).unwrap()
 }
@@ -90,31 +78,6 @@ fn criteo_line(label: &str, i1: &str) -> String {
         .chain(cats)
         .collect::<Vec<_>>()
         .join("\t")
-}
-
-fn parquet_bytes() -> Vec<u8> {
-    use arrow::array::{ArrayRef, Float32Array, Int64Array, StringArray};
-    let batch = arrow::record_batch::RecordBatch::try_from_iter([
-        ("y", Arc::new(Int64Array::from(vec![1, 0, 1])) as ArrayRef),
-        (
-            "x",
-            Arc::new(Float32Array::from(vec![1.0, 2.0, 3.0])) as ArrayRef,
-        ),
-        (
-            "c",
-            Arc::new(StringArray::from(vec!["a", "b", "c"])) as ArrayRef,
-        ),
-        (
-            "s",
-            Arc::new(StringArray::from(vec!["p|q", "", "r"])) as ArrayRef,
-        ),
-    ])
-    .unwrap();
-    let mut out = Vec::new();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), None).unwrap();
-    writer.write(&batch).unwrap();
-    writer.close().unwrap();
-    out
 }
 
 fn corpus() -> Vec<Case> {

@@ -10,7 +10,7 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Float32Type};
 
 use crate::error::{DataError, Result};
-use crate::readers::csv_lines::{file_line, quote_left_open};
+use crate::readers::csv_lines::{check_quotes_closed, file_line};
 use crate::readers::parquet::open_parquet;
 
 /// Whether a path names a Parquet file (by extension).
@@ -137,17 +137,7 @@ pub fn for_each_row(
         // message: it costs a seek, so not on every row.
         row(line, &cells).map_err(|e| e.at_line(file_line(path, byte, line)))?;
     }
-    if let Some((byte, line)) = last_start
-        && quote_left_open(path, byte)?
-    {
-        return Err(DataError::malformed(
-            path,
-            Some(file_line(path, byte, line)),
-            None,
-            "a quoted field is never closed: its quote runs to the end of the file",
-        ));
-    }
-    Ok(())
+    check_quotes_closed(path, last_start)
 }
 
 /// Calls `row(line, id, vector)` for every row of a Parquet file whose

@@ -23,12 +23,28 @@ pub(crate) fn file_line(path: &Path, byte: u64, line: u64) -> u64 {
     line + u64::from(at_newline)
 }
 
+/// An error if the last record (at `last_start`: byte, line) leaves a
+/// quote open to the end of the file.
+pub(crate) fn check_quotes_closed(path: &Path, last_start: Option<(u64, u64)>) -> Result<()> {
+    if let Some((byte, line)) = last_start
+        && quote_left_open(path, byte)?
+    {
+        return Err(DataError::malformed(
+            path,
+            Some(file_line(path, byte, line)),
+            None,
+            "a quoted field is never closed: its quote runs to the end of the file",
+        ));
+    }
+    Ok(())
+}
+
 /// Whether the text from byte `start` (the last record's) to the end of
 /// the file leaves a `"` open. The csv crate reads an unclosed quote as a
 /// field that ends at the end of the file, without an error; only the last
 /// record can hold one (an open quote swallows everything after it), so
 /// only it is scanned. `""` inside a quoted field toggles twice.
-pub(crate) fn quote_left_open(path: &Path, start: u64) -> Result<bool> {
+fn quote_left_open(path: &Path, start: u64) -> Result<bool> {
     use std::io::{Read, Seek, SeekFrom};
     let mut file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
     file.seek(SeekFrom::Start(start))

@@ -23,7 +23,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::columns::{ColumnsBuilder, ReadOptions, on_row_error};
-use super::csv_lines::{file_line, quote_left_open};
+use super::csv_lines::{check_quotes_closed, file_line};
 use crate::error::{DataError, Result};
 use crate::raw::RawTable;
 use crate::schema::Schema;
@@ -285,16 +285,8 @@ pub fn read_csv(path: &Path, spec: &CsvSpec, options: ReadOptions) -> Result<Raw
             on_row_error(options, &mut skipped, path, line, error)?;
         }
     }
-    if spec.quoting
-        && let Some((byte, line)) = last_start
-        && quote_left_open(path, byte)?
-    {
-        return Err(DataError::malformed(
-            path,
-            Some(file_line(path, byte, line)),
-            None,
-            "a quoted field is never closed: its quote runs to the end of the file",
-        ));
+    if spec.quoting {
+        check_quotes_closed(path, last_start)?;
     }
     builder.finish(path, skipped)
 }
