@@ -9,6 +9,14 @@ item, log1p of the decayed ratings seen and their smoothed share of ratings
 ratings strictly before its timestamp; standardised on the training rows).
 
     python3 scripts/torch_ml100k_ctr.py ../shared/data/ml-100k --seed 42 [--stats]
+    python3 scripts/torch_ml100k_ctr.py ../shared/data/ml-100k --model dcn_v2
+
+`--model` picks the same model as ember's ml100k-ctr preset of that name
+(configs/ml100k-ctr/<model>.toml: the DeepFM tower and embedding size, the
+model's own keys at their paper defaults): deepfm, dcn_v2 (parallel, 3
+cross layers), xdeepfm (CIN 64-64), autoint (AutoInt+: 3 layers, 2 heads
+of 16, beside the tower), fibinet (SENET r = 3, field-all bilinear),
+deepfm_hadamard (the FM Hadamard vector into the tower, field-wise wide).
 
 Prints one line: test AUC and logloss, best epoch, seconds. torch only (no
 numpy), 2 threads, so it runs beside ember on the same machine.
@@ -102,8 +110,12 @@ def auc(scores, labels):
     return (sum(r for r, (_, l) in zip(ranks, pairs) if l) - pos * (pos + 1) / 2) / (pos * neg)
 
 
-class DeepFM(torch.nn.Module):
-    def __init__(s, cards, genre_card, n_num, dim=10):
+class Fields(torch.nn.Module):
+    """Field vectors v [B, F, D] (genres mean-pooled, numeric x * v_n) and
+    each field's first-order term t [B, F], as ember's feature layer and
+    first-order part compute them."""
+
+    def __init__(s, cards, genre_card, n_num, dim):
         super().__init__()
         s.emb = torch.nn.ModuleList(torch.nn.Embedding(c, dim) for c in cards + [genre_card])
         s.lin = torch.nn.ModuleList(torch.nn.Embedding(c, 1) for c in cards + [genre_card])
@@ -112,27 +124,158 @@ class DeepFM(torch.nn.Module):
         s.num_v = torch.nn.Parameter(torch.randn(max(n_num, 1), dim) * 0.01)
         s.num_w = torch.nn.Parameter(torch.zeros(max(n_num, 1)))
         s.n_num = n_num
-        f = len(cards) + 1 + n_num
-        s.mlp = torch.nn.Sequential(
-            torch.nn.Linear(f * dim, 400), torch.nn.ReLU(),
-            torch.nn.Linear(400, 400), torch.nn.ReLU(),
-            torch.nn.Linear(400, 400), torch.nn.ReLU(),
-            torch.nn.Linear(400, 1))
-        s.bias = torch.nn.Parameter(torch.zeros(1))
+        s.count = len(cards) + 1 + n_num
 
     def forward(s, cat, genres, glen, num):
         vecs = [e(cat[:, i]) for i, e in enumerate(s.emb[:-1])]
-        first = sum(l(cat[:, i]).squeeze(1) for i, l in enumerate(s.lin[:-1]))
+        terms = [l(cat[:, i]) for i, l in enumerate(s.lin[:-1])]
         mask = (genres > 0).float().unsqueeze(2)
         denom = glen.clamp(min=1).float().unsqueeze(1)
         vecs.append((s.emb[-1](genres) * mask).sum(1) / denom)
-        first = first + ((s.lin[-1](genres) * mask).sum(1) / denom).squeeze(1)
+        terms.append((s.lin[-1](genres) * mask).sum(1) / denom)
         if s.n_num:
             vecs += [num[:, k:k + 1] * s.num_v[k] for k in range(s.n_num)]
-            first = first + (num * s.num_w).sum(1)
-        v = torch.stack(vecs, 1)
-        fm = 0.5 * (v.sum(1).pow(2) - v.pow(2).sum(1)).sum(1)
-        return s.bias + first + fm + s.mlp(v.flatten(1)).squeeze(1)
+            terms += [num[:, k:k + 1] * s.num_w[k] for k in range(s.n_num)]
+        return torch.stack(vecs, 1), torch.cat(terms, 1)
+
+
+def mlp(d_in, hidden=(400, 400, 400), out=1):
+    layers, d = [], d_in
+    for h in hidden:
+        layers += [torch.nn.Linear(d, h), torch.nn.ReLU()]
+        d = h
+    if out:
+        layers.append(torch.nn.Linear(d, out))
+    return torch.nn.Sequential(*layers)
+
+
+def bi_interaction(v):
+    return 0.5 * (v.sum(1).pow(2) - v.pow(2).sum(1))
+
+
+class DeepFM(torch.nn.Module):
+    def __init__(s, fields, dim):
+        super().__init__()
+        s.f, s.mlp = fields, mlp(fields.count * dim)
+        s.bias = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(s, *x):
+        v, t = s.f(*x)
+        return s.bias + t.sum(1) + bi_interaction(v).sum(1) + s.mlp(v.flatten(1)).squeeze(1)
+
+
+class DcnV2(torch.nn.Module):
+    """Parallel: head([Cross(x0) ; MLP(x0)]), x_{l+1} = x0 * W_l x_l + b_l + x_l."""
+
+    def __init__(s, fields, dim, layers=3):
+        super().__init__()
+        d = fields.count * dim
+        s.f = fields
+        s.cross = torch.nn.ModuleList(torch.nn.Linear(d, d) for _ in range(layers))
+        s.deep = mlp(d, out=0)
+        s.head = torch.nn.Linear(d + 400, 1)
+
+    def forward(s, *x):
+        x0 = s.f(*x)[0].flatten(1)
+        xl = x0
+        for layer in s.cross:
+            xl = x0 * layer(xl) + xl
+        return s.head(torch.cat([xl, s.deep(x0)], 1)).squeeze(1)
+
+
+class XDeepFM(torch.nn.Module):
+    def __init__(s, fields, dim, maps=(64, 64)):
+        super().__init__()
+        m = fields.count
+        s.f, s.mlp = fields, mlp(m * dim)
+        s.bias = torch.nn.Parameter(torch.zeros(1))
+        prev, s.cin = m, torch.nn.ModuleList()
+        for h in maps:
+            s.cin.append(torch.nn.Linear(prev * m, h, bias=False))
+            prev = h
+        s.cin_out = torch.nn.Linear(sum(maps), 1, bias=False)
+
+    def forward(s, *x):
+        v, t = s.f(*x)
+        b, m, d = v.shape
+        x0 = v.transpose(1, 2)  # [B, D, m]
+        xk, pooled = x0, []
+        for layer in s.cin:
+            z = (xk.unsqueeze(3) * x0.unsqueeze(2)).reshape(b, d, -1)
+            xk = layer(z)
+            pooled.append(xk.sum(1))
+        y_cin = s.cin_out(torch.cat(pooled, 1)).squeeze(1)
+        return s.bias + t.sum(1) + s.mlp(v.flatten(1)).squeeze(1) + y_cin
+
+
+class AutoIntPlus(torch.nn.Module):
+    def __init__(s, fields, dim, layers=3, heads=2, d_head=16):
+        super().__init__()
+        s.f, s.heads, s.layers = fields, heads, torch.nn.ModuleList()
+        d = dim
+        for _ in range(layers):
+            s.layers.append(torch.nn.ModuleList(
+                torch.nn.Linear(d, heads * d_head, bias=False) for _ in range(4)))
+            d = heads * d_head
+        s.out = torch.nn.Linear(fields.count * d, 1)
+        s.mlp = mlp(fields.count * dim)
+
+    def forward(s, *x):
+        v = s.f(*x)[0]
+        e = v
+        for q, k, val, res in s.layers:
+            b, f, _ = e.shape
+            split = lambda t: t.view(b, f, s.heads, -1).transpose(1, 2)
+            a = torch.softmax(split(q(e)) @ split(k(e)).transpose(2, 3), -1)
+            heads = (a @ split(val(e))).transpose(1, 2).reshape(b, f, -1)
+            e = torch.relu(heads + res(e))
+        return s.out(e.flatten(1)).squeeze(1) + s.mlp(v.flatten(1)).squeeze(1)
+
+
+class FiBiNet(torch.nn.Module):
+    def __init__(s, fields, dim, reduction=3):
+        super().__init__()
+        f = fields.count
+        s.f = fields
+        r = max(f // reduction, 1)
+        s.squeeze = torch.nn.Linear(f, r, bias=False)
+        s.excite = torch.nn.Linear(r, f, bias=False)
+        s.w = torch.nn.Parameter(torch.nn.init.xavier_uniform_(torch.empty(dim, dim)))
+        s.left, s.right = zip(*[(i, j) for i in range(f) for j in range(i + 1, f)])
+        s.mlp = mlp(2 * len(s.left) * dim)
+        s.bias = torch.nn.Parameter(torch.zeros(1))
+
+    def bilinear(s, v):
+        return (v @ s.w)[:, list(s.left)] * v[:, list(s.right)]
+
+    def forward(s, *x):
+        e, t = s.f(*x)
+        a = torch.relu(s.excite(torch.relu(s.squeeze(e.mean(2)))))
+        p = torch.cat([s.bilinear(e), s.bilinear(e * a.unsqueeze(2))], 1)
+        return s.bias + t.sum(1) + s.mlp(p.flatten(1)).squeeze(1)
+
+
+class DeepFMHadamard(torch.nn.Module):
+    def __init__(s, fields, dim):
+        super().__init__()
+        s.f, s.mlp = fields, mlp((fields.count + 1) * dim)
+        s.alpha = torch.nn.Parameter(torch.ones(fields.count))
+        s.bias = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(s, *x):
+        v, t = s.f(*x)
+        deep = s.mlp(torch.cat([v.flatten(1), bi_interaction(v)], 1)).squeeze(1)
+        return s.bias + (t * s.alpha).sum(1) + deep
+
+
+MODELS = {
+    "deepfm": DeepFM,
+    "dcn_v2": DcnV2,
+    "xdeepfm": XDeepFM,
+    "autoint": AutoIntPlus,
+    "fibinet": FiBiNet,
+    "deepfm_hadamard": DeepFMHadamard,
+}
 
 
 def main():
@@ -140,6 +283,7 @@ def main():
     p.add_argument("ml100k")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--stats", action="store_true")
+    p.add_argument("--model", choices=sorted(MODELS), default="deepfm")
     a = p.parse_args()
     torch.set_num_threads(2)
     torch.manual_seed(a.seed)
@@ -174,7 +318,8 @@ def main():
         mean, std = num[:cut1].mean(0), num[:cut1].std(0).clamp(min=1e-12)
         num = (num - mean) / std
     y = torch.tensor(labels)
-    model = DeepFM([len(v) + 1 for v in vocabs], len(gv) + 1, num.shape[1])
+    fields = Fields([len(v) + 1 for v in vocabs], len(gv) + 1, num.shape[1], 10)
+    model = MODELS[a.model](fields, 10)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.BCEWithLogitsLoss()
 
@@ -204,8 +349,8 @@ def main():
     logits = predict(cut2, n)
     test_auc = auc(logits.tolist(), labels[cut2:])
     logloss = loss_fn(logits, y[cut2:]).item()
-    print("torch deepfm%s seed %d: test AUC %.4f logloss %.4f | valid AUC %.4f | best epoch %d | %.1fs"
-          % (" +stats" if a.stats else "", a.seed, test_auc, logloss, best, best_epoch, time.time() - start))
+    print("torch %s%s seed %d: test AUC %.4f logloss %.4f | valid AUC %.4f | best epoch %d | %.1fs"
+          % (a.model, " +stats" if a.stats else "", a.seed, test_auc, logloss, best, best_epoch, time.time() - start))
 
 
 if __name__ == "__main__":
