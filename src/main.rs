@@ -5,6 +5,7 @@
 mod allocator;
 mod config_args;
 mod demo;
+mod distributed;
 #[cfg(not(feature = "jemalloc"))]
 mod malloc_tuning;
 mod mixer;
@@ -48,6 +49,11 @@ enum Command {
         /// Write the run summary as JSON here too.
         #[arg(long)]
         summary: Option<PathBuf>,
+        /// Train data-parallel with the embedding tables sharded over the
+        /// ranks of the MPI job this process belongs to
+        /// (`mpirun -np N ember train --distributed ...`; ranking runs).
+        #[arg(long)]
+        distributed: bool,
     },
     /// Write a small interaction log in a layout of its own (events CSV with
     /// ISO times and string ids, users CSV, items Parquet with a content-vector
@@ -69,6 +75,11 @@ enum Command {
     /// receives files): each batch once, scored before it is trained on
     /// (progressive validation per window), versions exported as it goes.
     Online(config_args::ConfigArgs),
+    /// Distributed training over MPI: run under `mpirun -np N`.
+    Distributed {
+        #[command(subcommand)]
+        command: distributed::DistributedCommand,
+    },
     /// Serve a pipeline under mixed load (some malformed) for a fixed time,
     /// swapping versions every few seconds; report memory over time.
     Soak(soak::SoakArgs),
@@ -274,33 +285,42 @@ fn main() {
     }
 }
 
+/// One line for a finished ranking run.
+fn print_ranking_summary(result: &ember_train::trainer::RunSummary) {
+    println!(
+        "{} {}: best epoch {} | valid {} | test {} | {:.1}s ({:.0} samples/s) | artifact {}",
+        result.name,
+        result.model,
+        result.best_epoch,
+        result.valid,
+        result.test,
+        result.train_seconds,
+        result.train_samples_per_second,
+        result.artifact.display()
+    );
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Train {
             run,
             resume,
             summary,
+            distributed,
         } => {
             let options = FitOptions {
                 resume,
                 ..Default::default()
             };
+            if distributed {
+                return distributed::train(&run, &options, summary.as_deref());
+            }
             let json = match AnyRunConfig::load(&run.config, &run.overrides)? {
                 AnyRunConfig::Ranking(mut config) => {
                     run.apply(&mut config.common);
                     let data = ember_datasets::registry::load(&config.data)?;
                     let result = ember_train::fit(&config, &data, &options)?;
-                    println!(
-                        "{} {}: best epoch {} | valid {} | test {} | {:.1}s ({:.0} samples/s) | artifact {}",
-                        result.name,
-                        result.model,
-                        result.best_epoch,
-                        result.valid,
-                        result.test,
-                        result.train_seconds,
-                        result.train_samples_per_second,
-                        result.artifact.display()
-                    );
+                    print_ranking_summary(&result);
                     serde_json::to_string_pretty(&result)?
                 }
                 AnyRunConfig::MultiTask(mut config) => {
@@ -479,6 +499,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Online(args) => online::online(args),
         Command::Features { command } => serving::features(command),
         Command::Soak(args) => soak::soak(args),
+        Command::Distributed { command } => distributed::run(command),
         Command::ExampleStream(args) => online::example_stream(args),
         Command::Schema { command } => schema::run(command),
         Command::Mixer { command } => mixer::run(command),

@@ -112,7 +112,12 @@ impl Batch {
     /// leaf, and records it in the returned recorder, whose rows' gradients
     /// the row-sparse optimizer applies. The tables themselves get no gradient.
     pub fn record_rows(&mut self) -> RowRecorder {
-        let recorder = RowRecorder::default();
+        self.record_rows_with(RowRecorder::default())
+    }
+
+    /// As [`Batch::record_rows`], with `recorder` (e.g. one whose rows come
+    /// from a sharded table's owners).
+    pub fn record_rows_with(&mut self, recorder: RowRecorder) -> RowRecorder {
         self.row_sparse = Some(recorder.clone());
         recorder
     }

@@ -111,6 +111,13 @@ impl Checkpoint {
         self.latest().is_some()
     }
 
+    /// The epochs the newest checkpoint completed, if there is a readable one.
+    pub fn epochs_done(&self) -> Option<usize> {
+        let text = std::fs::read_to_string(self.latest()?.join("state.json")).ok()?;
+        let state: serde_json::Value = serde_json::from_str(&text).ok()?;
+        state.get("epochs_done")?.as_u64().map(|e| e as usize)
+    }
+
     /// Loads the newest checkpoint into `model` and the optimizers.
     pub fn load<M: Module, S: DeserializeOwned>(
         &self,

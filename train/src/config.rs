@@ -49,6 +49,16 @@ pub enum Monitor {
     Logloss,
 }
 
+impl Monitor {
+    /// The score early stopping maximises, from a ranking run's metrics.
+    pub fn score(self, m: &ember_models::metrics::EvalMetrics) -> f64 {
+        match self {
+            Monitor::Auc => m.auc.unwrap_or(0.5),
+            Monitor::Logloss => -m.logloss,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {

@@ -4,6 +4,7 @@ pub mod any_run_config;
 pub mod bench;
 pub mod checkpoint;
 pub mod config;
+pub mod distributed;
 pub mod early_stopping;
 pub mod epoch;
 pub mod evaluate;

@@ -71,6 +71,21 @@ struct TableState {
     step: u64,
 }
 
+/// One table's step: its rows `unique` (distinct, local to the table),
+/// their current values and their gradient.
+pub struct RowUpdate {
+    /// The table's weight parameter.
+    pub param: ParamId,
+    /// Rows in the table (sizes the optimizer state).
+    pub table_rows: usize,
+    /// `[U]`.
+    pub unique: Tensor<1, Int>,
+    /// `[U, d]`, the rows' current values.
+    pub rows: Tensor<2>,
+    /// `[U, d]`.
+    pub grad: Tensor<2>,
+}
+
 /// What a step writes back into one table: `weight[unique] = rows`.
 struct RowWrite {
     unique: Tensor<1, Int>,
@@ -135,12 +150,33 @@ impl RowSparseOptimizer {
         gathered: Vec<GatheredRows>,
         grads: &mut Gradients,
     ) -> M {
-        let mut writes = HashMap::with_capacity(gathered.len());
-        for g in gathered {
-            let Some(grad) = g.rows.grad_remove(grads) else {
-                continue; // the table did not reach the loss
-            };
-            let rows = g.rows.detach();
+        let updates = gathered
+            .into_iter()
+            .filter_map(|g| {
+                // None: the table did not reach the loss.
+                let grad = g.rows.grad_remove(grads)?;
+                Some(RowUpdate {
+                    param: g.param,
+                    table_rows: g.table_rows,
+                    unique: g.unique,
+                    rows: g.rows.detach(),
+                    grad,
+                })
+            })
+            .collect();
+        self.apply(lr, model, updates)
+    }
+
+    /// Applies one step to each table in `updates` and returns the model
+    /// with the updated rows written back. Every listed table counts a step,
+    /// even one with no rows this time (a shard whose rows no rank used), so
+    /// its step count stays the global one that Adam's bias correction and
+    /// catch-up read.
+    pub fn apply<M: Module>(&mut self, lr: f64, model: M, updates: Vec<RowUpdate>) -> M {
+        let mut writes = HashMap::with_capacity(updates.len());
+        for g in updates {
+            let grad = g.grad;
+            let rows = g.rows;
             let [u, d] = rows.dims();
             let device = rows.device();
             // Owned, not borrowed from the map: a write into a tensor nobody
@@ -153,6 +189,10 @@ impl RowSparseOptimizer {
                     step: 0,
                 });
             let step = step + 1;
+            if u == 0 {
+                self.states.insert(g.param, TableState { m, v, last, step });
+                continue;
+            }
             let unique = &g.unique;
             // lr · the row's scale, if rows are scaled (else a scalar
             // multiply, as without scales).
@@ -379,7 +419,7 @@ pub struct TableRecord {
 }
 
 /// Every float parameter's module path (`features.tables.0.weight`), by id.
-fn param_paths<M: Module>(model: &M) -> HashMap<ParamId, String> {
+pub(crate) fn param_paths<M: Module>(model: &M) -> HashMap<ParamId, String> {
     let mut visitor = PathVisitor::default();
     model.visit(&mut visitor);
     visitor

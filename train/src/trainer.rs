@@ -14,12 +14,14 @@ use rand::rngs::SmallRng;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::Optimizers;
-use crate::config::{Monitor, RunConfig};
+use crate::config::RunConfig;
 use crate::epoch::{EpochRecord, EpochStats, epoch_rng};
 use crate::evaluate::evaluate;
 use crate::export::{TrainedNetwork, export_network};
 use crate::id_dropout::IdDropout;
-use crate::run_loop::{FitOptions, NoFamilyState, RunContext, TrainingFamily, train_epochs};
+use crate::run_loop::{
+    FitOptions, NoFamilyState, RunContext, Trained, TrainingFamily, train_epochs,
+};
 use crate::step::Stepper;
 
 /// What a finished run reports.
@@ -36,6 +38,55 @@ pub struct RunSummary {
     pub train_samples_per_second: f64,
     pub artifact: PathBuf,
     pub finished: bool,
+}
+
+impl RunSummary {
+    /// The summary of a finished (or capped) ranking run.
+    pub(crate) fn of<F: TrainingFamily<Valid = EvalMetrics>>(
+        config: &RunConfig,
+        device: DeviceChoice,
+        trained: &Trained<F>,
+        test: EvalMetrics,
+        artifact: PathBuf,
+    ) -> Self {
+        Self {
+            name: config.common.name.clone(),
+            model: config.model.kind.name().to_owned(),
+            device,
+            best_epoch: trained.best_epoch,
+            epochs_run: trained.epochs_run,
+            valid: trained.valid.clone(),
+            test,
+            train_seconds: trained.train_seconds,
+            train_samples_per_second: trained.train_samples_per_second,
+            artifact,
+            finished: trained.finished,
+        }
+    }
+}
+
+/// Writes a ranking run's artifact to `summary.artifact`.
+pub(crate) fn export_ranking(
+    config: &RunConfig,
+    data: &PreparedData,
+    summary: &RunSummary,
+    model: &RankingModel,
+    trained_on: DeviceChoice,
+) -> Result<()> {
+    let network = TrainedNetwork {
+        family: Family::Ranking,
+        entry: serde_json::to_value(&config.model)?,
+        network: model,
+    };
+    export_network(
+        &summary.artifact,
+        network,
+        config,
+        &config.data,
+        data,
+        summary,
+        trained_on,
+    )
 }
 
 /// Ranking's part of the training loop: BCE steps (dense or row-sparse
@@ -97,10 +148,7 @@ impl TrainingFamily for RankingTraining<'_> {
     }
 
     fn score(&self, m: &EvalMetrics) -> f64 {
-        match self.config.train.monitor {
-            Monitor::Auc => m.auc.unwrap_or(0.5),
-            Monitor::Logloss => -m.logloss,
-        }
+        self.config.train.monitor.score(m)
     }
 
     fn line(&self, stats: EpochStats, valid: EvalMetrics, _: &NoFamilyState) -> EpochRecord {
@@ -143,34 +191,9 @@ pub fn fit(config: &RunConfig, data: &PreparedData, options: &FitOptions) -> Res
 
     let test = evaluate(&trained.best, &data.test, t.eval_batch_size, &run.device);
     tracing::info!(best_epoch = trained.best_epoch, test = %test, "test split");
-    let summary = RunSummary {
-        name: config.common.name.clone(),
-        model: config.model.kind.name().to_owned(),
-        device: run.device_used,
-        best_epoch: trained.best_epoch,
-        epochs_run: trained.epochs_run,
-        valid: trained.valid,
-        test,
-        train_seconds: trained.train_seconds,
-        train_samples_per_second: trained.train_samples_per_second,
-        artifact: run.artifact_dir(),
-        finished: trained.finished,
-    };
+    let summary = RunSummary::of(config, run.device_used, &trained, test, run.artifact_dir());
     if trained.finished {
-        let network = TrainedNetwork {
-            family: Family::Ranking,
-            entry: serde_json::to_value(&config.model)?,
-            network: &trained.best,
-        };
-        export_network(
-            &summary.artifact,
-            network,
-            config,
-            &config.data,
-            data,
-            &summary,
-            run.device_used,
-        )?;
+        export_ranking(config, data, &summary, &trained.best, run.device_used)?;
     }
     Ok(summary)
 }

@@ -37,7 +37,7 @@ pub use gate::Gate;
 pub use kernel_fm::{KernelFm, KernelFmConfig};
 pub use l2_norm::l2_normalize;
 pub use mlp::{Mlp, MlpConfig};
-pub use row_sparse::{GatheredRows, RowRecorder};
+pub use row_sparse::{GatheredRows, RowRecorder, RowSource};
 pub use senet::{Senet, SenetConfig};
 pub use sequence_pooling::{SequencePooling, masked_max, masked_sum};
 pub use target_attention::{TargetAttention, TargetAttentionConfig};

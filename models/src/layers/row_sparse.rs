@@ -35,9 +35,25 @@ pub struct GatheredRows {
     pub table_rows: usize,
     /// `[U]` distinct row ids, in first-seen order.
     pub unique: Tensor<1, Int>,
+    /// The same ids on the host: a sharded table routes their gradients to
+    /// the ranks that own them without reading the device back.
+    pub unique_host: Vec<i32>,
     /// `[U, d]` = `E[unique]`, an autodiff leaf: its gradient is the table's
     /// gradient restricted to the touched rows.
     pub rows: Tensor<2>,
+}
+
+/// Where a row-sparse lookup reads a table's rows from.
+///
+/// By default a table's rows are its own weight's (`weight[unique]`). A table
+/// sharded by rows across processes (`ember_train::distributed`) holds only
+/// its own rows: its source fetches the others from the processes that own
+/// them. The lookup stays the same either way, so no model knows whether
+/// its tables are sharded.
+pub trait RowSource: Send + Sync + std::fmt::Debug {
+    /// `[U, d]`: the rows `unique` (distinct global row ids) of the table
+    /// whose local weight is `weight`, without gradient.
+    fn fetch(&self, param: ParamId, weight: &Tensor<2>, unique: &[i32]) -> Tensor<2>;
 }
 
 /// Collects the [`GatheredRows`] of every table a forward pass looks up.
@@ -45,16 +61,27 @@ pub struct GatheredRows {
 /// Shared through an `Arc` because the batch holds one handle and the trainer
 /// the other; the lock is taken once per table per step.
 #[derive(Debug, Clone, Default)]
-pub struct RowRecorder(Arc<Mutex<Vec<GatheredRows>>>);
+pub struct RowRecorder {
+    rows: Arc<Mutex<Vec<GatheredRows>>>,
+    source: Option<Arc<dyn RowSource>>,
+}
 
 impl RowRecorder {
+    /// A recorder whose lookups read their rows from `source`.
+    pub fn from_source(source: Arc<dyn RowSource>) -> Self {
+        Self {
+            rows: Arc::default(),
+            source: Some(source),
+        }
+    }
+
     pub fn push(&self, rows: GatheredRows) {
-        self.0.lock().expect("row recorder poisoned").push(rows);
+        self.rows.lock().expect("row recorder poisoned").push(rows);
     }
 
     /// The rows recorded since the last call.
     pub fn take(&self) -> Vec<GatheredRows> {
-        std::mem::take(&mut *self.0.lock().expect("row recorder poisoned"))
+        std::mem::take(&mut *self.rows.lock().expect("row recorder poisoned"))
     }
 }
 
@@ -85,18 +112,26 @@ pub fn lookup_row_sparse(
 ) -> Tensor<2> {
     let device = weight.device();
     let [table_rows, _] = weight.dims();
-    let (unique, local) = dedup_ids(ids);
-    let (u, n) = (unique.len(), local.len());
-    let unique = Tensor::<1, Int>::from_data(TensorData::new(unique, [u]), &device);
-    let rows = weight
-        .detach()
-        .select(0, unique.clone())
-        .detach()
-        .require_grad();
+    let (unique_host, local) = dedup_ids(ids);
+    let (u, n) = (unique_host.len(), local.len());
+    let unique = Tensor::<1, Int>::from_data(TensorData::new(unique_host.clone(), [u]), &device);
+    let rows = match &recorder.source {
+        Some(source) => source.fetch(param, &weight, &unique_host),
+        None => weight.detach().select(0, unique.clone()),
+    }
+    .detach();
+    // A leaf that wants a gradient when training; scoring through a sharded
+    // table (no autodiff) looks rows up the same way, without one.
+    let rows = if device.is_autodiff() {
+        rows.require_grad()
+    } else {
+        rows
+    };
     recorder.push(GatheredRows {
         param,
         table_rows,
         unique,
+        unique_host,
         rows: rows.clone(),
     });
     take_rows(
