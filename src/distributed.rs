@@ -43,6 +43,10 @@ pub struct BenchArgs {
     optimizer: OptimizerArg,
     #[arg(long, value_delimiter = ',', default_value = "8,64")]
     project_to: Vec<usize>,
+    /// Time the single-process step on the same batches first (needs a
+    /// second copy of the tables; `--baseline false` for memory runs).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    baseline: bool,
     /// Also write the report as JSON here (rank 0).
     #[arg(long)]
     json: Option<std::path::PathBuf>,
@@ -130,6 +134,7 @@ fn bench(world: Arc<dyn Collective>, args: &BenchArgs) -> Result<()> {
         embedding_dim: args.embedding_dim,
         optimizer: args.optimizer.into(),
         project_to: args.project_to.clone(),
+        baseline: args.baseline,
         seed: 42,
     };
     let Some(report) = distributed::bench::run_bench(world, &options)? else {
@@ -144,13 +149,22 @@ fn bench(world: Arc<dyn Collective>, args: &BenchArgs) -> Result<()> {
         report.dense_params
     );
     println!(
-        "{:>5} {:>9} {:>9} {:>10} {:>12} {:>9} {:>11} {:>10}",
-        "rank", "step ms", "comm ms", "compute ms", "bytes/step", "msgs", "rows/step", "peak MiB"
+        "{:>5} {:>9} {:>9} {:>9} {:>10} {:>12} {:>6} {:>10} {:>9}",
+        "rank",
+        "plain ms",
+        "step ms",
+        "comm ms",
+        "compute ms",
+        "bytes/step",
+        "msgs",
+        "rows/step",
+        "peak MiB"
     );
     for r in &report.per_rank {
         println!(
-            "{:>5} {:>9.1} {:>9.1} {:>10.1} {:>12.0} {:>9.0} {:>11.0} {:>10}",
+            "{:>5} {:>9} {:>9.1} {:>9.1} {:>10.1} {:>12.0} {:>6.0} {:>10.0} {:>9}",
             r.rank,
+            r.plain_step_ms.map_or("-".into(), |t| format!("{t:.1}")),
             r.step_ms,
             r.comm_ms,
             r.step_ms - r.comm_ms,

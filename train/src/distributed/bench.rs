@@ -43,6 +43,11 @@ pub struct DistributedBenchOptions {
     pub optimizer: OptimizerKind,
     /// Ranks to project a step for.
     pub project_to: Vec<usize>,
+    /// Also time the single-process step (whole tables, the plain
+    /// [`Stepper`]) on the same local batches first, in the same process:
+    /// the baseline the distributed step is a ratio of. It holds a second
+    /// copy of the tables meanwhile, so memory runs leave it out.
+    pub baseline: bool,
     pub seed: u64,
 }
 
@@ -50,6 +55,8 @@ pub struct DistributedBenchOptions {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RankMeasure {
     pub rank: usize,
+    /// The single-process step on the same local batch, if timed.
+    pub plain_step_ms: Option<f64>,
     pub step_ms: f64,
     pub comm_ms: f64,
     pub bytes_sent_per_step: f64,
@@ -70,6 +77,7 @@ impl RankMeasure {
             self.messages_per_step as f32,
             self.unique_rows_per_step as f32,
             self.peak_rss_bytes.map_or(-1.0, |b| (b >> 20) as f32),
+            self.plain_step_ms.map_or(-1.0, |t| t as f32),
         ]
     }
 
@@ -82,6 +90,7 @@ impl RankMeasure {
             messages_per_step: v[3].into(),
             unique_rows_per_step: v[4].into(),
             peak_rss_bytes: (v[5] >= 0.0).then(|| (v[5] as u64) << 20),
+            plain_step_ms: (v[6] >= 0.0).then(|| v[6].into()),
         }
     }
 }
@@ -167,6 +176,20 @@ pub fn run_bench(
             .sum()
     };
     let dense_params = full.num_params() - table_params;
+    let plain_step_ms = options.baseline.then(|| {
+        let mut plain = Stepper::new(&train_config);
+        let mut model = full.clone();
+        let mut start = Instant::now();
+        for i in 0..steps {
+            if i == options.warmup_steps {
+                start = Instant::now();
+            }
+            let loss;
+            (model, loss) = plain.step(model, batches[i % batches.len()].clone());
+            drop(loss.into_scalar::<f32>()); // wait for the step, as the distributed one does
+        }
+        1e3 * start.elapsed().as_secs_f64() / options.timed_steps as f64
+    });
     let mut model = shard_tables(full, &tables, RowShards::new(comm.rank(), ranks));
     let mut stepper = DistributedStepper::new(Stepper::new(&train_config), comm.clone());
 
@@ -189,6 +212,7 @@ pub fn run_bench(
     let t = options.timed_steps as f64;
     let mine = RankMeasure {
         rank: comm.rank(),
+        plain_step_ms,
         step_ms: 1e3 * seconds / t,
         comm_ms: 1e3 * spent.seconds / t,
         bytes_sent_per_step: spent.bytes_sent as f64 / t,

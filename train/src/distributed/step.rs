@@ -117,6 +117,9 @@ impl DistributedStepper {
                 grad,
             });
         }
+        // The handles on the shards go before the update: a shard that
+        // nothing else holds is written in place, not copied whole.
+        drop(shard_weights);
         let lr = self.stepper.lr;
         let mut model = model;
         if let Some(sparse) = self.stepper.row_sparse.as_mut() {
