@@ -111,7 +111,7 @@ pub fn train(run: &ConfigArgs, options: &FitOptions, summary: Option<&Path>) -> 
         config.train.embedding_update = EmbeddingUpdate::RowSparse;
     }
     on_every_rank(|world| {
-        let data = ember_datasets::registry::load(&config.data)?;
+        let data = distributed::load_input_share(&config.data, world.as_ref())?;
         let rank = world.rank();
         let result = distributed::fit_distributed(&config, &data, options, world)?;
         if rank == 0 {

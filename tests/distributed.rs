@@ -193,3 +193,90 @@ fn a_killed_rank_ends_the_job_and_the_run_resumes_to_the_same_result() {
         assert!(diff < 1e-6, "test {metric}: uninterrupted {a}, resumed {b}");
     }
 }
+
+/// Each rank reads its share of the input files (here frappe's libFM
+/// files, read by byte range), the shares together are the file, and the
+/// preprocessor every rank fits from the merged statistics is the one a
+/// single process fits on the whole file: the artifact's is byte-equal.
+#[test]
+fn each_rank_reads_its_share_of_the_files_and_fits_the_whole_files_preprocessor() {
+    if !mpirun_present() {
+        eprintln!("skipped: no mpirun");
+        return;
+    }
+    let Some(root) = ember_datasets::shared_data_dir() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs ../shared/data for this test"
+        );
+        return;
+    };
+    let frappe = root.join("frappe");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // An explicit validation file: carved from train, validation would be
+    // a random tenth of each rank's share instead of the whole file's.
+    let config = format!(
+        r#"name = "shares"
+output_dir = "runs"
+device = "flex"
+[data]
+source = "libfm"
+train = {train:?}
+valid = {test:?}
+test = {test:?}
+[model]
+kind = "fm"
+embedding_dim = 8
+[train]
+epochs = 1
+batch_size = 1024
+lr = 1e-2
+seed = 7
+"#,
+        train = frappe.join("frappe.validation.libfm"),
+        test = frappe.join("frappe.test.libfm"),
+    );
+    std::fs::write(d.join("fm.toml"), &config).unwrap();
+    let out = Command::new(repo().join("scripts/mpirun.sh"))
+        .current_dir(d)
+        .args(["-np", "2", env!("CARGO_BIN_EXE_ember"), "train"])
+        .args(["--distributed", "--config", "fm.toml"])
+        .env("RAYON_NUM_THREADS", "1")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // "libfm (rank R of 2's share): train N rows, ..."
+    let share_rows: Vec<usize> = (0..2)
+        .map(|rank| {
+            let at = stderr
+                .find(&format!("(rank {rank} of 2's share): train "))
+                .unwrap_or_else(|| panic!("rank {rank} names its share: {stderr}"));
+            let rest = &stderr[at..];
+            let rest = &rest[rest.find("train ").unwrap() + 6..];
+            rest[..rest.find(' ').unwrap()].parse().unwrap()
+        })
+        .collect();
+    let whole: ember_datasets::DataConfig = toml::from_str::<toml::Table>(&config).unwrap()["data"]
+        .clone()
+        .try_into()
+        .unwrap();
+    let whole = ember_datasets::registry::load(&whole).unwrap();
+    assert_eq!(share_rows.iter().sum::<usize>(), whole.train.num_rows);
+    assert!(
+        share_rows
+            .iter()
+            .all(|&r| r.abs_diff(whole.train.num_rows / 2) < whole.train.num_rows / 20),
+        "{share_rows:?}"
+    );
+    let exported: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(d.join("runs/shares/artifact/preprocessor.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        exported,
+        serde_json::to_value(whole.preprocessor.as_ref().unwrap()).unwrap()
+    );
+}

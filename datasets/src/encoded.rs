@@ -21,9 +21,19 @@ pub struct FeatureLayout {
     pub dense: Vec<(String, usize)>,
     /// Label names, one per task.
     pub tasks: Vec<String>,
+    /// Per sequence field, the categorical field whose vocabulary its ids
+    /// are in (`vocab_of` in the schema; e.g. a history of items and
+    /// `item_id`), if any: a model looks both up in the same embedding rows.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sequence_vocab_of: Vec<Option<usize>>,
 }
 
 impl FeatureLayout {
+    /// The categorical field whose ids sequence field `s` shares, if any.
+    pub fn sequence_shares(&self, s: usize) -> Option<usize> {
+        self.sequence_vocab_of.get(s).copied().flatten()
+    }
+
     /// Number of fields that become one embedding vector each
     /// (categorical, numeric, sequence and dense fields).
     pub fn num_fields(&self) -> usize {
@@ -69,6 +79,28 @@ pub struct EncodedData {
 }
 
 impl EncodedData {
+    /// One row of OOV ids and zeros shaped like `self`: what a rank that
+    /// holds no rows of a split scores (and drops) to take its part in
+    /// every batch's collectives.
+    pub fn placeholder_like(&self) -> EncodedData {
+        let mut one = self.take(&[]);
+        one.num_rows = 1;
+        one.categorical.resize(self.num_categorical, 0);
+        one.numeric.resize(self.num_numeric, 0.0);
+        for s in &mut one.sequences {
+            s.ids.resize(s.max_len, 0);
+            s.lengths.push(0);
+        }
+        for d in &mut one.dense {
+            d.values.resize(d.dim, 0.0);
+        }
+        one.labels.resize(self.num_tasks, 0.0);
+        if let Some(groups) = &mut one.groups {
+            groups.push(0);
+        }
+        one
+    }
+
     /// Labels of one task, as a column.
     pub fn task_labels(&self, task: usize) -> Vec<f32> {
         self.labels

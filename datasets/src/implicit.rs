@@ -75,7 +75,9 @@ pub fn implicit_schema<L: AsRef<str>>(
     fields.extend(log.users.fields.iter().cloned());
     fields.extend(log.items.fields.iter().cloned());
     if history_len > 0 {
-        fields.push(FieldSpec::sequence(HISTORY, history_len));
+        // The history's items are `item_id`'s: one vocabulary, one set of
+        // embedding rows (as DIN shares them).
+        fields.push(FieldSpec::sequence(HISTORY, history_len).sharing_vocab_of(ITEM_ID));
     }
     Schema {
         fields,

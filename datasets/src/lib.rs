@@ -7,6 +7,7 @@
 pub mod encoded;
 pub mod error;
 pub mod event_labels;
+pub mod fit_stats;
 pub mod hashing;
 pub mod implicit;
 pub mod interactions;
@@ -40,4 +41,4 @@ pub use registry::DataConfig;
 pub use retrieval::{EvalSplit, RetrievalData, load_retrieval};
 pub use schema::{Encoding, FieldKind, FieldSpec, Normalisation, Schema};
 pub use schema_infer::{InferOptions, InferredSchema, infer_schema};
-pub use sources::DataSource;
+pub use sources::{DataSource, InputShare};

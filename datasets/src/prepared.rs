@@ -3,8 +3,10 @@
 
 use crate::encoded::{EncodedData, FeatureLayout};
 use crate::error::Result;
+use crate::fit_stats::FitStats;
 use crate::preprocess::Preprocessor;
 use crate::raw::RawTable;
+use crate::readers::FileShard;
 use crate::schema::Schema;
 
 /// Encoded splits and what encoded them.
@@ -24,8 +26,13 @@ impl PreparedData {
     /// Fits a preprocessor for `schema` on the training split (the first) only,
     /// so nothing of validation or test leaks into the vocabularies, and
     /// encodes all three with it.
-    pub fn fit(schema: &Schema, [train, valid, test]: [RawTable; 3]) -> Result<Self> {
-        let preprocessor = Preprocessor::fit(schema, &train)?;
+    pub fn fit(schema: &Schema, splits: [RawTable; 3]) -> Result<Self> {
+        let preprocessor = Preprocessor::fit(schema, &splits[0])?;
+        Self::encoded_by(preprocessor, splits)
+    }
+
+    /// The three splits encoded by `preprocessor`.
+    fn encoded_by(preprocessor: Preprocessor, [train, valid, test]: [RawTable; 3]) -> Result<Self> {
         Ok(Self {
             layout: preprocessor.layout(),
             train: preprocessor.transform(&train)?,
@@ -34,6 +41,40 @@ impl PreparedData {
             preprocessor: Some(preprocessor),
             description: String::new(),
         })
+    }
+
+    /// As [`PreparedData::fit`] for one rank of a distributed job, whose
+    /// splits are its shares: the preprocessor is fitted on the statistics
+    /// of every rank's share of train, which `exchange` gathers (this
+    /// rank's bytes in, every rank's out in rank order), merged in rank
+    /// order, so every rank fits the same one: the one fitting on all of
+    /// train would give.
+    pub fn fit_shares(
+        schema: &Schema,
+        splits: [RawTable; 3],
+        exchange: &dyn Fn(Vec<u8>) -> Result<Vec<Vec<u8>>>,
+    ) -> Result<Self> {
+        let mine = FitStats::of(schema, &splits[0])?;
+        let mut merged: Option<FitStats> = None;
+        for bytes in exchange(mine.to_bytes())? {
+            let theirs = FitStats::from_bytes(&bytes)?;
+            match &mut merged {
+                None => merged = Some(theirs),
+                Some(m) => m.merge(&theirs)?,
+            }
+        }
+        let merged = merged.unwrap_or(mine);
+        Self::encoded_by(Preprocessor::from_stats(schema, &merged)?, splits)
+    }
+
+    /// Keeps the rows of every split that `shard` is dealt round-robin
+    /// (row `i` when `i mod count = index`).
+    pub fn keep_share(mut self, shard: FileShard) -> Self {
+        for split in [&mut self.train, &mut self.valid, &mut self.test] {
+            let rows: Vec<usize> = (0..split.num_rows).filter(|&i| shard.deals(i)).collect();
+            *split = split.take(&rows);
+        }
+        self
     }
 
     /// Generated splits, which are encoded from birth and have no preprocessor.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::encoded::{EncodedData, EncodedDense, EncodedSequence, FeatureLayout};
 use crate::error::{DataError, Result};
+use crate::fit_stats::{FieldStats, FitStats};
 use crate::raw::{RawColumn, RawTable};
 use crate::schema::{Encoding, FieldKind, Normalisation, Schema};
 use crate::vocab::Vocabulary;
@@ -57,37 +58,6 @@ pub struct Preprocessor {
     pub encoders: Vec<FieldEncoder>,
 }
 
-/// Streaming statistics of one numeric column (after fill and transform):
-/// returns (shift, scale) so that the encoded value is `(x - shift) / scale`.
-/// A constant or empty column gets scale 1, never a division by zero.
-fn numeric_stats(norm: Normalisation, fill: f32, values: &[f32]) -> (f64, f64) {
-    let xs = values
-        .iter()
-        .map(|&x| f64::from(transform_numeric(norm, fill, x)));
-    let (shift, scale) = match norm {
-        Normalisation::Standard => {
-            let n = values.len().max(1) as f64;
-            let mean = xs.clone().sum::<f64>() / n;
-            let var = xs.map(|x| (x - mean).powi(2)).sum::<f64>() / n;
-            (mean, var.sqrt())
-        }
-        Normalisation::MinMax => {
-            let (min, max) = xs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
-                (lo.min(x), hi.max(x))
-            });
-            (min, max - min)
-        }
-        Normalisation::None | Normalisation::Log1p => (0.0, 1.0),
-    };
-    let scale = if scale.is_finite() && scale > 1e-12 {
-        scale
-    } else {
-        1.0
-    };
-    let shift = if shift.is_finite() { shift } else { 0.0 };
-    (shift, scale)
-}
-
 /// Missing values (NaN) become the field's `fill` *before* the transform and
 /// the statistics, so a fill of 0 means "zero count", not "average".
 pub fn transform_numeric(norm: Normalisation, fill: f32, x: f32) -> f32 {
@@ -101,39 +71,83 @@ pub fn transform_numeric(norm: Normalisation, fill: f32, x: f32) -> f32 {
 impl Preprocessor {
     /// Fits vocabularies and statistics on `train` (never on other splits).
     pub fn fit(schema: &Schema, train: &RawTable) -> Result<Self> {
-        if train.columns.len() != schema.fields.len() {
+        Self::from_stats(schema, &FitStats::of(schema, train)?)
+    }
+
+    /// Fits from the training rows' statistics, which may have been merged
+    /// from several shares of them ([`FitStats::merge`]).
+    pub fn from_stats(schema: &Schema, stats: &FitStats) -> Result<Self> {
+        if stats.fields.len() != schema.fields.len() {
             return Err(DataError::Invalid(format!(
-                "table has {} columns but the schema {} fields",
-                train.columns.len(),
+                "statistics of {} fields for a schema of {}",
+                stats.fields.len(),
                 schema.fields.len()
             )));
+        }
+        // A field that shares another's vocabulary ([`FieldSpec::vocab_of`])
+        // adds its counts to that field's, and takes its encoder.
+        let mut fields = stats.fields.clone();
+        for (i, field) in schema.fields.iter().enumerate() {
+            let Some(j) = field
+                .vocab_of
+                .as_deref()
+                .and_then(|n| schema.field_index(n))
+            else {
+                continue;
+            };
+            if let FieldStats::Counts(mine) = &stats.fields[i]
+                && let FieldStats::Counts(target) = &mut fields[j]
+            {
+                target.merge(mine);
+            }
         }
         let encoders = schema
             .fields
             .iter()
-            .zip(&train.columns)
-            .map(|(field, column)| match (&field.kind, column) {
-                (FieldKind::Categorical, RawColumn::Tokens(tokens)) => Ok(categorical_encoder(
-                    &field.encoding,
-                    tokens.iter().flatten().copied(),
-                )),
-                (FieldKind::Sequence { .. }, RawColumn::TokenLists { tokens, .. }) => {
-                    Ok(categorical_encoder(&field.encoding, tokens.iter().copied()))
-                }
-                (FieldKind::Numeric, RawColumn::Numeric(values)) => {
-                    let (shift, scale) = numeric_stats(field.normalisation, field.fill, values);
-                    Ok(FieldEncoder::Numeric {
-                        shift: shift as f32,
-                        scale: scale as f32,
-                    })
-                }
-                (FieldKind::Dense { .. }, RawColumn::Vectors { .. }) => Ok(FieldEncoder::Dense),
-                _ => Err(DataError::Invalid(format!(
-                    "field '{}': column does not match its kind {:?}",
-                    field.name, field.kind
-                ))),
+            .zip(&fields)
+            .map(|(field, stats)| {
+                Ok(match (&field.kind, &field.encoding, stats) {
+                    (FieldKind::Dense { .. }, _, FieldStats::Nothing) => FieldEncoder::Dense,
+                    (FieldKind::Numeric, _, FieldStats::Moments(m)) => {
+                        let (shift, scale) = m.shift_scale(field.normalisation);
+                        FieldEncoder::Numeric {
+                            shift: shift as f32,
+                            scale: scale as f32,
+                        }
+                    }
+                    (
+                        FieldKind::Categorical | FieldKind::Sequence { .. },
+                        Encoding::Vocab { min_count },
+                        FieldStats::Counts(counts),
+                    ) => FieldEncoder::Vocab(Vocabulary::from_counts(counts, *min_count)),
+                    (
+                        FieldKind::Categorical | FieldKind::Sequence { .. },
+                        Encoding::Hash { buckets },
+                        FieldStats::Nothing,
+                    ) => FieldEncoder::Hash {
+                        buckets: (*buckets).max(1),
+                    },
+                    _ => {
+                        return Err(DataError::Invalid(format!(
+                            "field '{}': statistics do not match its kind {:?}",
+                            field.name, field.kind
+                        )));
+                    }
+                })
             })
             .collect::<Result<Vec<_>>>()?;
+        let encoders = schema
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(i, field)| {
+                let shared = field
+                    .vocab_of
+                    .as_deref()
+                    .and_then(|n| schema.field_index(n));
+                encoders[shared.unwrap_or(i)].clone()
+            })
+            .collect();
         Ok(Self {
             schema: schema.clone(),
             encoders,
@@ -143,6 +157,7 @@ impl Preprocessor {
     /// What a model needs to know about the encoded columns.
     pub fn layout(&self) -> FeatureLayout {
         let mut layout = FeatureLayout {
+            sequence_vocab_of: Vec::new(),
             categorical: Vec::new(),
             numeric: Vec::new(),
             sequences: Vec::new(),
@@ -161,6 +176,23 @@ impl Preprocessor {
                 }
                 FieldKind::Dense { dim, .. } => layout.dense.push((name, dim)),
             }
+        }
+        // Which categorical field's ids each sequence's are in.
+        let categorical: Vec<&str> = self
+            .schema
+            .fields_where(|k| *k == FieldKind::Categorical)
+            .map(|(_, f)| f.name.as_str())
+            .collect();
+        let shares: Vec<Option<usize>> = self
+            .schema
+            .fields_where(|k| matches!(k, FieldKind::Sequence { .. }))
+            .map(|(_, f)| {
+                let other = f.vocab_of.as_deref()?;
+                categorical.iter().position(|&c| c == other)
+            })
+            .collect();
+        if shares.iter().any(Option::is_some) {
+            layout.sequence_vocab_of = shares;
         }
         layout
     }
@@ -283,15 +315,6 @@ impl Preprocessor {
     }
 }
 
-fn categorical_encoder(encoding: &Encoding, tokens: impl Iterator<Item = u64>) -> FieldEncoder {
-    match encoding {
-        Encoding::Vocab { min_count } => FieldEncoder::Vocab(Vocabulary::build(tokens, *min_count)),
-        Encoding::Hash { buckets } => FieldEncoder::Hash {
-            buckets: (*buckets).max(1),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,5 +365,49 @@ mod tests {
             ((0.75f64.powi(2) + 1.25f64.powi(2) + 1.75f64.powi(2) + 1.25f64.powi(2)) / 4.0).sqrt();
         assert!((enc.numeric[0] as f64 - (3.0 - 1.75) / std).abs() < 1e-5);
         assert_eq!(pre.layout().categorical[0].1, 3);
+    }
+
+    #[test]
+    fn a_history_sharing_item_ids_gets_the_items_vocabulary_and_ids() {
+        use crate::readers::ColumnsBuilder;
+        let schema = Schema {
+            fields: vec![
+                FieldSpec::categorical("item_id"),
+                FieldSpec::sequence("history", 3).sharing_vocab_of("item_id"),
+            ],
+            labels: vec!["y".into()],
+            group_by: None,
+            regression_labels: Vec::new(),
+        };
+        schema.validate().unwrap();
+        let mut b = ColumnsBuilder::new(&schema);
+        // "9" appears only in a history: the shared vocabulary still knows it.
+        for (item, history) in [(&b"5"[..], &b"7|9"[..]), (b"7", b"5"), (b"5", b"")] {
+            b.push_row(|i| Some([item, history][i]), |_| Some(b"1"), None)
+                .unwrap();
+        }
+        let raw = b.finish(std::path::Path::new("t"), 0).unwrap();
+        let pre = Preprocessor::fit(&schema, &raw).unwrap();
+        assert_eq!(pre.encoders[0], pre.encoders[1]);
+        let enc = pre.transform(&raw).unwrap();
+        let ids = &enc.sequences[0].ids;
+        // Row 0's history [7, 9] and row 1's item 7: the same id for 7.
+        assert_eq!(ids[0], enc.categorical[1]);
+        assert_ne!(ids[1], 0, "an item seen only in histories has an id");
+        assert_eq!(ids[3], enc.categorical[0], "row 1's history [5] is item 5");
+        let layout = pre.layout();
+        assert_eq!(layout.sequence_shares(0), Some(0));
+        assert_eq!(layout.sequences[0].1, layout.categorical[0].1);
+        // What the schema check refuses.
+        let bad = |other: &str| {
+            let mut s = schema.clone();
+            s.fields[1].vocab_of = Some(other.into());
+            s.validate().unwrap_err()
+        };
+        assert!(bad("nope").1.contains("not a field"), "{:?}", bad("nope"));
+        assert!(bad("history").1.contains("itself"));
+        let mut hashed = schema.clone();
+        hashed.fields[1].encoding = Encoding::Hash { buckets: 8 };
+        assert!(hashed.validate().unwrap_err().1.contains("same encoding"));
     }
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 pub use crate::paths::shared_data_dir;
 pub use crate::prepared::PreparedData;
-pub use crate::sources::DataConfig;
+pub use crate::sources::{DataConfig, InputShare};
 
 use crate::error::{DataError, Result};
 use crate::paths::default_data_root;
@@ -21,6 +21,19 @@ pub fn load(config: &DataConfig) -> Result<PreparedData> {
     Ok(config.load_splits()?.described(config.source_name()))
 }
 
+/// Loads one rank's share of the splits a config names, for a distributed
+/// job (see [`DataSource::load_share`](crate::DataSource::load_share)).
+pub fn load_share(config: &DataConfig, share: InputShare<'_>) -> Result<PreparedData> {
+    let shard = share.shard;
+    let name = format!(
+        "{} (rank {} of {}'s share)",
+        config.source_name(),
+        shard.index,
+        shard.count
+    );
+    Ok(config.load_share_of_splits(share)?.described(&name))
+}
+
 /// Reads a new file in the format a model was trained on, for scoring (each
 /// source's [`DataSource::read_for_prediction`](crate::DataSource::read_for_prediction)
 /// says which). Encode the result with the stored
@@ -30,7 +43,13 @@ pub fn read_for_prediction(
     path: &Path,
     skip_bad_rows: bool,
 ) -> Result<RawTable> {
-    config.read_file(path, ReadOptions { skip_bad_rows })
+    config.read_file(
+        path,
+        ReadOptions {
+            skip_bad_rows,
+            ..ReadOptions::default()
+        },
+    )
 }
 
 /// Every registered source with its one line, for `ember datasets`.

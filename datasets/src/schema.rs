@@ -87,6 +87,14 @@ pub struct FieldSpec {
     /// Numeric fields only: the value used when the cell is empty.
     #[serde(default)]
     pub fill: f32,
+    /// Categorical and sequence fields: another such field whose tokens
+    /// these are (a behaviour history of item ids shares `item_id`'s): the
+    /// same text hashes alike in both, one vocabulary is fitted on both
+    /// fields' tokens, and models look both up in one embedding table, as
+    /// DIN shares the item embeddings between the behaviours and the
+    /// candidate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vocab_of: Option<String>,
 }
 
 impl FieldSpec {
@@ -133,7 +141,21 @@ impl FieldSpec {
             encoding: Encoding::default(),
             normalisation: Normalisation::None,
             fill: 0.0,
+            vocab_of: None,
         }
+    }
+
+    /// This field's tokens are field `other`'s ([`FieldSpec::vocab_of`]).
+    pub fn sharing_vocab_of(mut self, other: &str) -> Self {
+        self.vocab_of = Some(other.to_owned());
+        self
+    }
+
+    fn has_tokens(&self) -> bool {
+        matches!(
+            self.kind,
+            FieldKind::Categorical | FieldKind::Sequence { .. }
+        )
     }
 }
 
@@ -175,6 +197,29 @@ impl Schema {
                 return Err((l.clone(), "both a label and a field".into()));
             }
         }
+        for f in &self.fields {
+            let Some(other) = &f.vocab_of else { continue };
+            let target = self.fields.iter().find(|t| &t.name == other);
+            let problem = match target {
+                None => Some(format!("vocab_of names '{other}', which is not a field")),
+                Some(t) if t.name == f.name => Some("vocab_of names the field itself".into()),
+                Some(t) if !f.has_tokens() || !t.has_tokens() => Some(format!(
+                    "vocab_of joins categorical and sequence fields only ('{other}' is {:?})",
+                    t.kind
+                )),
+                Some(t) if t.vocab_of.is_some() => Some(format!(
+                    "vocab_of names '{other}', which shares another field's vocabulary itself: name that one"
+                )),
+                Some(t) if t.encoding != f.encoding => Some(format!(
+                    "vocab_of needs the same encoding as '{other}' ({:?}), not {:?}",
+                    t.encoding, f.encoding
+                )),
+                Some(_) => None,
+            };
+            if let Some(problem) = problem {
+                return Err((f.name.clone(), problem));
+            }
+        }
         if let Some(r) = self
             .regression_labels
             .iter()
@@ -194,6 +239,16 @@ impl Schema {
 impl Schema {
     pub fn field_index(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)
+    }
+
+    /// The field whose index seeds field `i`'s token hashes: the field it
+    /// shares a vocabulary with ([`FieldSpec::vocab_of`]), else `i`.
+    pub fn hash_field(&self, i: usize) -> u32 {
+        let shared = self.fields[i]
+            .vocab_of
+            .as_deref()
+            .and_then(|name| self.field_index(name));
+        shared.unwrap_or(i) as u32
     }
 
     /// Fields of one kind, in schema order, with their schema index.

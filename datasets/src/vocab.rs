@@ -35,6 +35,62 @@ type IdMap<V> = HashMap<u64, V, BuildHasherDefault<PrehashedKey>>;
 
 use serde::{Deserialize, Serialize};
 
+/// How often each token hash occurs; counts of disjoint shares of the rows
+/// add up ([`TokenCounts::merge`]) to the counts of all of them. Stored as
+/// two arrays (tokens, counts) in token order, so equal counts serialise
+/// alike.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(from = "SerialCounts", into = "SerialCounts")]
+pub struct TokenCounts(IdMap<u32>);
+
+#[derive(Serialize, Deserialize)]
+struct SerialCounts {
+    tokens: Vec<u64>,
+    counts: Vec<u32>,
+}
+
+impl From<SerialCounts> for TokenCounts {
+    fn from(s: SerialCounts) -> Self {
+        Self(s.tokens.into_iter().zip(s.counts).collect())
+    }
+}
+
+impl From<TokenCounts> for SerialCounts {
+    fn from(c: TokenCounts) -> Self {
+        let mut pairs: Vec<(u64, u32)> = c.0.into_iter().collect();
+        pairs.sort_unstable();
+        let (tokens, counts) = pairs.into_iter().unzip();
+        Self { tokens, counts }
+    }
+}
+
+impl TokenCounts {
+    /// Counts `tokens` in.
+    pub fn add(&mut self, tokens: impl IntoIterator<Item = u64>) {
+        for t in tokens {
+            let c = self.0.entry(t).or_default();
+            *c = c.saturating_add(1);
+        }
+    }
+
+    /// Adds another share's counts.
+    pub fn merge(&mut self, other: &TokenCounts) {
+        for (&t, &c) in &other.0 {
+            let mine = self.0.entry(t).or_default();
+            *mine = mine.saturating_add(c);
+        }
+    }
+
+    /// Distinct tokens counted.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// Maps the tokens of one field to ids `1..cardinality`; id 0 is OOV.
 ///
 /// Built from counts with a minimum count; ids are assigned by descending
@@ -99,14 +155,19 @@ impl From<Vocabulary> for SerialVocab {
 impl Vocabulary {
     /// Builds from token hashes; tokens seen fewer than `min_count` times stay OOV.
     pub fn build(tokens: impl IntoIterator<Item = u64>, min_count: u32) -> Self {
-        let mut counts: IdMap<u32> = IdMap::default();
-        for t in tokens {
-            *counts.entry(t).or_default() += 1;
-        }
+        let mut counts = TokenCounts::default();
+        counts.add(tokens);
+        Self::from_counts(&counts, min_count)
+    }
+
+    /// Builds from counted tokens (e.g. counts merged from several shares
+    /// of the training rows: the same counts give the same ids).
+    pub fn from_counts(counts: &TokenCounts, min_count: u32) -> Self {
         let mut kept: Vec<(u32, u64)> = counts
-            .into_iter()
-            .filter(|&(_, c)| c >= min_count.max(1))
-            .map(|(t, c)| (c, t))
+            .0
+            .iter()
+            .filter(|&(_, &c)| c >= min_count.max(1))
+            .map(|(&t, &c)| (c, t))
             .collect();
         kept.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         Self {

@@ -65,6 +65,43 @@ pub fn hardware_gpu_adapters() -> Vec<wgpu::AdapterInfo> {
 
 /// The device for a choice; `auto` falls back to the CPU with a logged warning.
 pub fn select_device(choice: DeviceChoice) -> (Device, DeviceChoice) {
+    select_device_for_rank(choice, None)
+}
+
+/// As [`select_device`] for one rank of a distributed job: with
+/// `local_rank` (its index among the ranks on its machine), a wgpu choice
+/// takes the machine's discrete GPU `local_rank mod count`, so that `mpirun
+/// -np N` on a workstation with N GPUs puts one rank on each.
+pub fn select_device_for_rank(
+    choice: DeviceChoice,
+    local_rank: Option<usize>,
+) -> (Device, DeviceChoice) {
+    let (device, used) = select_device_once(choice);
+    match (used, local_rank) {
+        (DeviceChoice::Wgpu, Some(local_rank)) => {
+            let discrete = hardware_gpu_adapters()
+                .iter()
+                .filter(|a| a.device_type == wgpu::DeviceType::DiscreteGpu)
+                .count();
+            let kind = adapter_for_rank(local_rank, discrete);
+            tracing::info!(local_rank, adapter = ?kind, "this rank's wgpu adapter");
+            (Device::wgpu(kind), used)
+        }
+        _ => (device, used),
+    }
+}
+
+/// The adapter of the rank `local_rank` on a machine with `discrete`
+/// discrete GPUs: ranks take them round-robin; without any, wgpu's default.
+pub fn adapter_for_rank(local_rank: usize, discrete: usize) -> DeviceKind {
+    if discrete == 0 {
+        DeviceKind::DefaultDevice
+    } else {
+        DeviceKind::DiscreteGpu(local_rank % discrete)
+    }
+}
+
+fn select_device_once(choice: DeviceChoice) -> (Device, DeviceChoice) {
     match choice {
         DeviceChoice::Auto => {
             let gpus = hardware_gpu_adapters();
@@ -94,4 +131,20 @@ pub fn select_device(choice: DeviceChoice) -> (Device, DeviceChoice) {
 pub fn is_cpu(device: &Device) -> bool {
     let name = format!("{device:?}");
     name.contains("Flex") || name.contains("NdArray")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranks_take_the_discrete_gpus_round_robin() {
+        let kinds: Vec<DeviceKind> = (0..5).map(|r| adapter_for_rank(r, 2)).collect();
+        assert_eq!(
+            kinds,
+            [0, 1, 0, 1, 0].map(DeviceKind::DiscreteGpu).to_vec(),
+            "two GPUs, five ranks"
+        );
+        assert_eq!(adapter_for_rank(3, 0), DeviceKind::DefaultDevice);
+    }
 }

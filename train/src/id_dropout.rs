@@ -78,6 +78,7 @@ mod tests {
 
     fn layout() -> FeatureLayout {
         FeatureLayout {
+            sequence_vocab_of: Vec::new(),
             categorical: vec![("user".into(), 100), ("item".into(), 50)],
             numeric: vec![],
             sequences: vec![],

@@ -18,7 +18,7 @@ use anyhow::{Context, Result, bail};
 use burn::module::Module;
 use burn::prelude::*;
 use ember_models::artifact::{load_bpk, save_bpk};
-use ember_models::device::{DeviceChoice, select_device};
+use ember_models::device::{DeviceChoice, select_device_for_rank};
 use rand::Rng;
 use rand::rngs::SmallRng;
 use serde::de::DeserializeOwned;
@@ -48,10 +48,16 @@ pub struct RunContext {
 impl RunContext {
     /// Creates `config`'s run directory and selects and seeds its device.
     pub fn start<F>(config: &Run<F>, seed: u64) -> Result<Self> {
+        Self::start_on_rank(config, seed, None)
+    }
+
+    /// As [`RunContext::start`] for a rank of a distributed job, whose
+    /// `local_rank` picks its GPU ([`select_device_for_rank`]).
+    pub fn start_on_rank<F>(config: &Run<F>, seed: u64, local_rank: Option<usize>) -> Result<Self> {
         let run_dir = config.run_dir();
         std::fs::create_dir_all(&run_dir)
             .with_context(|| format!("creating run directory {}", run_dir.display()))?;
-        let (device, device_used) = select_device(config.common.device);
+        let (device, device_used) = select_device_for_rank(config.common.device, local_rank);
         device.seed(seed);
         Ok(Self {
             name: config.common.name.clone(),

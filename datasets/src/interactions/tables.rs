@@ -11,6 +11,7 @@ use arrow::datatypes::{DataType, Field, Float32Type};
 
 use crate::error::{DataError, Result};
 use crate::readers::csv_lines::{check_quotes_closed, file_line};
+use crate::readers::file_shard::ShareView;
 use crate::readers::parquet::open_parquet;
 
 /// Whether a path names a Parquet file (by extension).
@@ -137,7 +138,7 @@ pub fn for_each_row(
         // message: it costs a seek, so not on every row.
         row(line, &cells).map_err(|e| e.at_line(file_line(path, byte, line)))?;
     }
-    check_quotes_closed(path, last_start)
+    check_quotes_closed(path, &ShareView::whole(), last_start)
 }
 
 /// Calls `row(line, id, vector)` for every row of a Parquet file whose

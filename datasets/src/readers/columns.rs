@@ -17,12 +17,16 @@ pub struct ReadOptions {
     /// Skip malformed rows (counting them in `RawTable::skipped_rows`, with
     /// one warning at the end) instead of failing on the first.
     pub skip_bad_rows: bool,
+    /// Read only this share of the file (a rank of a distributed job);
+    /// `None` reads all of it. See [`super::file_shard`].
+    pub shard: Option<super::file_shard::FileShard>,
 }
 
 impl ReadOptions {
     pub fn skipping() -> Self {
         Self {
             skip_bad_rows: true,
+            ..Self::default()
         }
     }
 }
@@ -46,6 +50,8 @@ pub struct ColumnsBuilder<'a> {
     /// Parsed numbers of the row being validated (numeric and dense fields).
     numbers: Vec<f32>,
     label_values: Vec<f32>,
+    /// Each field's hash seed ([`Schema::hash_field`]).
+    hash_fields: Vec<u32>,
 }
 
 /// Parses a decimal number; an empty (or all-blank) cell is NaN (missing).
@@ -109,6 +115,9 @@ impl<'a> ColumnsBuilder<'a> {
             rows: 0,
             numbers: Vec::new(),
             label_values: Vec::new(),
+            hash_fields: (0..schema.fields.len())
+                .map(|i| schema.hash_field(i))
+                .collect(),
         }
     }
 
@@ -162,7 +171,8 @@ impl<'a> ColumnsBuilder<'a> {
             match column {
                 RawColumn::Tokens(v) => {
                     let trimmed = bytes.trim_ascii();
-                    v.push((!trimmed.is_empty()).then(|| token_hash(i as u32, trimmed)));
+                    let seed = self.hash_fields[i];
+                    v.push((!trimmed.is_empty()).then(|| token_hash(seed, trimmed)));
                 }
                 RawColumn::Numeric(v) => v.push(numbers.next().unwrap_or(f32::NAN)),
                 RawColumn::TokenLists { offsets, tokens } => {
@@ -170,11 +180,12 @@ impl<'a> ColumnsBuilder<'a> {
                         FieldKind::Sequence { separator, .. } => separator,
                         _ => '|',
                     };
+                    let seed = self.hash_fields[i];
                     tokens.extend(
                         split(bytes, separator)
                             .map(<[u8]>::trim_ascii)
                             .filter(|t| !t.is_empty())
-                            .map(|t| token_hash(i as u32, t)),
+                            .map(|t| token_hash(seed, t)),
                     );
                     offsets.push(tokens.len());
                 }
@@ -200,7 +211,20 @@ impl<'a> ColumnsBuilder<'a> {
 
     /// The finished table; an input without a single good row is an error.
     pub fn finish(self, path: &Path, skipped_rows: u64) -> Result<RawTable> {
-        if self.rows == 0 {
+        self.finish_read(path, skipped_rows, ReadOptions::default())
+    }
+
+    /// As [`ColumnsBuilder::finish`] for a read with `options`: a share of
+    /// a file split between ranks may hold no rows (a small file, many
+    /// ranks) without being an error; a whole file may not.
+    pub fn finish_read(
+        self,
+        path: &Path,
+        skipped_rows: u64,
+        options: ReadOptions,
+    ) -> Result<RawTable> {
+        let share_of_many = options.shard.is_some_and(|s| s.count > 1);
+        if self.rows == 0 && !(share_of_many && skipped_rows == 0) {
             let message = if skipped_rows > 0 {
                 format!("no valid data rows ({skipped_rows} malformed rows skipped)")
             } else {
@@ -229,12 +253,14 @@ pub fn split(bytes: &[u8], separator: char) -> impl Iterator<Item = &[u8]> {
 }
 
 /// Handles one row's outcome: an error fails the read, or is counted when
-/// the reader was told to skip bad rows.
+/// the reader was told to skip bad rows. `line` gives the row's 1-based
+/// file line; it is called only for the error (a sharded read counts the
+/// lines before its share to know it).
 pub fn on_row_error(
     options: ReadOptions,
     skipped: &mut u64,
     path: &Path,
-    line: u64,
+    line: impl FnOnce() -> u64,
     error: CellError,
 ) -> Result<()> {
     if options.skip_bad_rows {
@@ -243,7 +269,7 @@ pub fn on_row_error(
     } else {
         Err(DataError::malformed(
             path,
-            Some(line),
+            Some(line()),
             Some(&error.0),
             error.1,
         ))

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use super::file_shard::ShareView;
 use crate::error::{DataError, Result};
 
 /// The 1-based file line of a record the csv crate places at (`byte`,
@@ -23,12 +24,18 @@ pub(crate) fn file_line(path: &Path, byte: u64, line: u64) -> u64 {
     line + u64::from(at_newline)
 }
 
-/// An error if the last record (at `last_start`: byte, line) leaves a
-/// quote open to the end of the file.
-pub(crate) fn check_quotes_closed(path: &Path, last_start: Option<(u64, u64)>) -> Result<()> {
+/// An error if the last record (at `last_start`: byte and line in `view`'s
+/// stream) leaves a quote open to the end of the file, or of the share
+/// `view` reads.
+pub(crate) fn check_quotes_closed(
+    path: &Path,
+    view: &ShareView,
+    last_start: Option<(u64, u64)>,
+) -> Result<()> {
     if let Some((byte, line)) = last_start
-        && quote_left_open(path, byte)?
+        && quote_left_open(path, view.file_byte(byte), view.end())?
     {
+        let (byte, line) = view.to_file(path, byte, line);
         return Err(DataError::malformed(
             path,
             Some(file_line(path, byte, line)),
@@ -39,18 +46,19 @@ pub(crate) fn check_quotes_closed(path: &Path, last_start: Option<(u64, u64)>) -
     Ok(())
 }
 
-/// Whether the text from byte `start` (the last record's) to the end of
-/// the file leaves a `"` open. The csv crate reads an unclosed quote as a
+/// Whether the text from byte `start` (the last record's) to `end` (the
+/// end of the file by default) leaves a `"` open. The csv crate reads an unclosed quote as a
 /// field that ends at the end of the file, without an error; only the last
 /// record can hold one (an open quote swallows everything after it), so
 /// only it is scanned. `""` inside a quoted field toggles twice.
-fn quote_left_open(path: &Path, start: u64) -> Result<bool> {
+fn quote_left_open(path: &Path, start: u64, end: Option<u64>) -> Result<bool> {
     use std::io::{Read, Seek, SeekFrom};
     let mut file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
     file.seek(SeekFrom::Start(start))
         .map_err(|e| DataError::io(path, e))?;
     let mut tail = Vec::new();
-    file.read_to_end(&mut tail)
+    file.take(end.map_or(u64::MAX, |end| end.saturating_sub(start)))
+        .read_to_end(&mut tail)
         .map_err(|e| DataError::io(path, e))?;
     Ok(tail.iter().filter(|&&b| b == b'"').count() % 2 == 1)
 }

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::columns::{ColumnsBuilder, ReadOptions, on_row_error};
 use super::csv_lines::{check_quotes_closed, file_line};
+use super::file_shard::ShareView;
 use crate::error::{DataError, Result};
 use crate::raw::RawTable;
 use crate::schema::Schema;
@@ -140,13 +141,13 @@ fn unknown_key(value: &serde_json::Value) -> Option<(Option<String>, String)> {
 /// exactly labels + fields). Line numbers in errors are 1-based file lines.
 pub fn read_csv(path: &Path, spec: &CsvSpec, options: ReadOptions) -> Result<RawTable> {
     let schema = &spec.schema;
+    let (view, input) = ShareView::open(path, options.shard, spec.has_header)?;
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(spec.delimiter as u8)
         .has_headers(spec.has_header)
         .flexible(true)
         .quoting(spec.quoting)
-        .from_path(path)
-        .map_err(|e| DataError::malformed(path, None, None, e.to_string()))?;
+        .from_reader(input);
     let n_labels = schema.labels.len();
     let mut header_len = n_labels + schema.fields.len();
     let (field_cols, label_cols, group_col): (Vec<usize>, Vec<usize>, Option<usize>) = if spec
@@ -240,7 +241,9 @@ pub fn read_csv(path: &Path, spec: &CsvSpec, options: ReadOptions) -> Result<Raw
     let mut last_start = None;
     loop {
         let more = reader.read_byte_record(&mut record).map_err(|e| {
-            let line = e.position().map(|p| p.line());
+            let line = e
+                .position()
+                .map(|p| view.to_file(path, p.byte(), p.line()).1);
             DataError::malformed(path, line, None, e.to_string())
         })?;
         if !more {
@@ -281,14 +284,18 @@ pub fn read_csv(path: &Path, spec: &CsvSpec, options: ReadOptions) -> Result<Raw
             )
         };
         if let Err(error) = outcome {
-            let line = file_line(path, position.as_ref().map_or(0, |p| p.byte()), line);
+            let byte = position.as_ref().map_or(0, |p| p.byte());
+            let line = || {
+                let (byte, line) = view.to_file(path, byte, line);
+                file_line(path, byte, line)
+            };
             on_row_error(options, &mut skipped, path, line, error)?;
         }
     }
     if spec.quoting {
-        check_quotes_closed(path, last_start)?;
+        check_quotes_closed(path, &view, last_start)?;
     }
-    builder.finish(path, skipped)
+    builder.finish_read(path, skipped, options)
 }
 
 #[cfg(test)]
@@ -404,14 +411,7 @@ mod tests {
             "{err}"
         );
         let f = file("price,city,click,tags,vec\n1.5,paris,1,a,0|1\n2,rome\n");
-        let t = read_csv(
-            f.path(),
-            &spec(),
-            ReadOptions {
-                skip_bad_rows: true,
-            },
-        )
-        .unwrap();
+        let t = read_csv(f.path(), &spec(), ReadOptions::skipping()).unwrap();
         assert_eq!((t.num_rows(), t.skipped_rows), (1, 1));
     }
 }

@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 use super::columns::{CellError, ColumnsBuilder, ReadOptions, on_row_error, parse_number};
+use super::file_shard::ShareView;
 use crate::error::{DataError, Result};
 use crate::raw::RawTable;
 use crate::schema::{FieldSpec, Schema};
@@ -25,10 +26,10 @@ pub fn libfm_schema(num_fields: usize) -> Schema {
 /// Reads a libFM file whose lines carry exactly `num_fields` features.
 ///
 /// A feature's index text is its token (the value is checked to be a number
-/// but not used: frappe's values are all 1). Streams the file line by line.
+/// but not used: frappe's values are all 1). Streams the file (or the share of it `options` names) line by line.
 pub fn read_libfm(path: &Path, num_fields: usize, options: ReadOptions) -> Result<RawTable> {
     let schema = libfm_schema(num_fields);
-    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    let (view, file) = ShareView::open(path, options.shard, false)?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut builder = ColumnsBuilder::new(&schema);
     let mut line = Vec::new();
@@ -57,10 +58,16 @@ pub fn read_libfm(path: &Path, num_fields: usize, options: ReadOptions) -> Resul
             )
         });
         if let Err(error) = outcome {
-            on_row_error(options, &mut skipped, path, line_no, error)?;
+            on_row_error(
+                options,
+                &mut skipped,
+                path,
+                || view.file_line(path, line_no),
+                error,
+            )?;
         }
     }
-    builder.finish(path, skipped)
+    builder.finish_read(path, skipped, options)
 }
 
 /// Splits one line into the byte ranges of its feature indices; returns
@@ -154,14 +161,7 @@ mod tests {
             err.contains("line 2") && err.contains("field 'f1'"),
             "{err}"
         );
-        let t = read_libfm(
-            f.path(),
-            2,
-            ReadOptions {
-                skip_bad_rows: true,
-            },
-        )
-        .unwrap();
+        let t = read_libfm(f.path(), 2, ReadOptions::skipping()).unwrap();
         assert_eq!(t.num_rows(), 2);
         assert_eq!(t.skipped_rows, 2);
         let empty = file("");

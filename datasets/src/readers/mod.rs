@@ -8,6 +8,7 @@ pub mod columns;
 pub mod criteo;
 pub(crate) mod csv_lines;
 pub mod csv_schema;
+pub mod file_shard;
 pub mod libfm;
 pub mod movielens;
 pub mod parquet;
@@ -15,6 +16,7 @@ pub mod parquet;
 pub use columns::{ColumnsBuilder, ReadOptions};
 pub use criteo::{criteo_schema, read_criteo};
 pub use csv_schema::{CsvSpec, read_csv};
+pub use file_shard::FileShard;
 pub use libfm::{libfm_schema, read_libfm};
 pub use movielens::{
     MovieLensSides, MovieLensTable, RatingLabel, User, movielens_schema, read_items,

@@ -331,7 +331,7 @@ pub fn read_ratings(
                 options,
                 &mut skipped,
                 ratings,
-                line,
+                || line,
                 (at.field.unwrap_or_default(), message),
             )?;
         }

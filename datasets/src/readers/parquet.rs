@@ -23,10 +23,13 @@ use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Float32Type};
 use arrow::error::ArrowError;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+};
 use parquet::errors::ParquetError;
 
 use super::columns::{GROUP_HASH_FIELD, ReadOptions, check_label, split};
+use super::file_shard::FileShard;
 use crate::error::{DataError, Result};
 use crate::hashing::{int_token_hash, token_hash};
 use crate::raw::{RawColumn, RawTable};
@@ -35,19 +38,61 @@ use crate::schema::{FieldKind, Schema};
 /// Opens a Parquet file for reading in record batches of 65,536 rows; an
 /// unreadable file is an error naming it.
 pub fn open_parquet(path: &Path) -> Result<GuardedBatches> {
+    Ok(open_parquet_share(path, None)?.0)
+}
+
+/// As [`open_parquet`], reading only `shard`'s rows: the contiguous range
+/// `[rows·i/N, rows·(i+1)/N)` of the file's rows (row groups outside it
+/// are never read). Also returns the 0-based file row of the first row
+/// read, for error messages.
+pub fn open_parquet_share(path: &Path, shard: Option<FileShard>) -> Result<(GuardedBatches, u64)> {
     let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
     let opened = guard(|| {
-        ParquetRecordBatchReaderBuilder::try_new(file)
-            .and_then(|b| b.with_batch_size(65_536).build())
+        let builder = ParquetRecordBatchReaderBuilder::try_new(file)?.with_batch_size(65_536);
+        let Some(shard) = shard.filter(|s| s.count > 1) else {
+            return Ok((builder.build()?, 0));
+        };
+        let groups: Vec<u64> = builder
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|g| g.num_rows().max(0) as u64)
+            .collect();
+        let wanted = shard.range(groups.iter().sum());
+        // The row groups overlapping the share, and the rows of theirs to keep.
+        let (mut kept, mut first_row, mut kept_rows, mut at) = (Vec::new(), None, 0, 0u64);
+        for (g, &n) in groups.iter().enumerate() {
+            if at < wanted.end && at + n > wanted.start {
+                kept.push(g);
+                first_row.get_or_insert(at);
+                kept_rows += n;
+            }
+            at += n;
+        }
+        let first_row = first_row.unwrap_or(wanted.start);
+        let before = wanted.start - first_row;
+        let selected = wanted.end - wanted.start;
+        let selection = RowSelection::from(vec![
+            RowSelector::skip(before as usize),
+            RowSelector::select(selected as usize),
+            RowSelector::skip(kept_rows.saturating_sub(before + selected) as usize),
+        ]);
+        let reader = builder
+            .with_row_groups(kept)
+            .with_row_selection(selection)
+            .build()?;
+        Ok((reader, wanted.start))
     });
-    opened.map(GuardedBatches::new).map_err(|e| {
-        DataError::malformed(
-            path,
-            None,
-            None,
-            format!("not a readable Parquet file: {e}"),
-        )
-    })
+    opened
+        .map(|(reader, first_row)| (GuardedBatches::new(reader), first_row))
+        .map_err(|e| {
+            DataError::malformed(
+                path,
+                None,
+                None,
+                format!("not a readable Parquet file: {e}"),
+            )
+        })
 }
 
 /// Runs a step of the parquet crate's decoder, turning a panic into an
@@ -129,9 +174,10 @@ impl Iterator for GuardedBatches {
     }
 }
 
-/// Reads the columns `schema` names from a Parquet file.
+/// Reads the columns `schema` names from a Parquet file (or the share of
+/// its rows `options` names).
 pub fn read_parquet(path: &Path, schema: &Schema, options: ReadOptions) -> Result<RawTable> {
-    let reader = open_parquet(path)?;
+    let (reader, first_row) = open_parquet_share(path, options.shard)?;
     let mut columns: Vec<RawColumn> = schema
         .fields
         .iter()
@@ -152,7 +198,7 @@ pub fn read_parquet(path: &Path, schema: &Schema, options: ReadOptions) -> Resul
     let mut groups: Option<Vec<u64>> = schema.group_by.as_ref().map(|_| Vec::new());
     let mut skipped = 0u64;
     let mut kept_rows = 0usize;
-    let mut row_base = 0u64;
+    let mut row_base = first_row;
     for batch in reader {
         let batch = batch.map_err(|e| DataError::malformed(path, None, None, e.to_string()))?;
         let n = batch.num_rows();
@@ -200,7 +246,9 @@ pub fn read_parquet(path: &Path, schema: &Schema, options: ReadOptions) -> Resul
             let array = column(&field.name)?;
             let ctx = ctx(&field.name);
             converted.push(match field.kind {
-                FieldKind::Categorical => Cells::Tokens(hash_cells(&array, i as u32, &ctx)?),
+                FieldKind::Categorical => {
+                    Cells::Tokens(hash_cells(&array, schema.hash_field(i), &ctx)?)
+                }
                 FieldKind::Numeric => {
                     let (values, non_finite) = to_f32_checked(&array, &ctx)?;
                     for row in non_finite {
@@ -209,7 +257,8 @@ pub fn read_parquet(path: &Path, schema: &Schema, options: ReadOptions) -> Resul
                     Cells::Numbers(values)
                 }
                 FieldKind::Sequence { separator, .. } => {
-                    let (offsets, hashes) = token_lists(&array, i as u32, separator, &ctx)?;
+                    let (offsets, hashes) =
+                        token_lists(&array, schema.hash_field(i), separator, &ctx)?;
                     Cells::Lists(offsets, hashes)
                 }
                 FieldKind::Dense { dim, separator } => {
@@ -277,7 +326,8 @@ pub fn read_parquet(path: &Path, schema: &Schema, options: ReadOptions) -> Resul
         }
         row_base += n as u64;
     }
-    if kept_rows == 0 {
+    let share_of_many = options.shard.is_some_and(|s| s.count > 1);
+    if kept_rows == 0 && !(share_of_many && skipped == 0) {
         let message = if skipped > 0 {
             format!("no valid data rows ({skipped} malformed rows skipped)")
         } else {

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::DataSource;
+use super::{DataSource, InputShare};
 use super::split_files::{SplitFiles, split_file_paths};
 use crate::error::Result;
 use crate::prepared::PreparedData;
@@ -29,6 +29,16 @@ pub struct CriteoTsv {
 }
 
 impl CriteoTsv {
+    /// Loads the files' splits, or a rank's share of each.
+    fn load_splits(&self, share: Option<InputShare<'_>>) -> Result<PreparedData> {
+        let files = SplitFiles {
+            train: &self.train,
+            valid: self.valid.as_deref(),
+            test: &self.test,
+        };
+        files.load(&criteo_schema(self.min_count), |path, options| read_criteo(path, self.min_count, options), share)
+    }
+
     fn every_value() -> u32 {
         1
     }
@@ -39,14 +49,11 @@ impl DataSource for CriteoTsv {
     const DESCRIPTION: &'static str = "Criteo TSV: label, 13 integer and 26 categorical fields";
 
     fn load(&self) -> Result<PreparedData> {
-        let files = SplitFiles {
-            train: &self.train,
-            valid: self.valid.as_deref(),
-            test: &self.test,
-        };
-        files.load(&criteo_schema(self.min_count), |path| {
-            read_criteo(path, self.min_count, ReadOptions::default())
-        })
+        self.load_splits(None)
+    }
+
+    fn load_share(&self, share: InputShare<'_>) -> Result<PreparedData> {
+        self.load_splits(Some(share))
     }
 
     /// A Criteo TSV file.

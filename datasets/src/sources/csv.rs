@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::DataSource;
+use super::{DataSource, InputShare};
 use super::split_files::{SplitFiles, split_file_paths};
 use crate::error::Result;
 use crate::prepared::PreparedData;
@@ -23,20 +23,29 @@ pub struct Csv {
     pub schema: PathBuf,
 }
 
-impl DataSource for Csv {
-    const NAME: &'static str = "csv";
-    const DESCRIPTION: &'static str = "any CSV described by a schema file (configs/schemas/*.toml)";
-
-    fn load(&self) -> Result<PreparedData> {
+impl Csv {
+    /// Loads the files' splits, or a rank's share of each.
+    fn load_splits(&self, share: Option<InputShare<'_>>) -> Result<PreparedData> {
         let spec = CsvSpec::from_file(&self.schema)?;
         let files = SplitFiles {
             train: &self.train,
             valid: self.valid.as_deref(),
             test: &self.test,
         };
-        files.load(&spec.schema, |path| {
-            read_csv(path, &spec, ReadOptions::default())
-        })
+        files.load(&spec.schema, |path, options| read_csv(path, &spec, options), share)
+    }
+}
+
+impl DataSource for Csv {
+    const NAME: &'static str = "csv";
+    const DESCRIPTION: &'static str = "any CSV described by a schema file (configs/schemas/*.toml)";
+
+    fn load(&self) -> Result<PreparedData> {
+        self.load_splits(None)
+    }
+
+    fn load_share(&self, share: InputShare<'_>) -> Result<PreparedData> {
+        self.load_splits(Some(share))
     }
 
     /// A CSV file matching the schema file.

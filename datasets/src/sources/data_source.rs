@@ -5,7 +5,18 @@ use std::path::{Path, PathBuf};
 use crate::error::Result;
 use crate::prepared::PreparedData;
 use crate::raw::RawTable;
-use crate::readers::ReadOptions;
+use crate::readers::{FileShard, ReadOptions};
+
+/// One rank's part of a distributed job's input: which share of each file
+/// it reads, and how it exchanges the statistics the preprocessor is
+/// fitted on with the other ranks (the job's all-gather: this rank's bytes
+/// in, every rank's bytes out in rank order). The datasets crate knows
+/// nothing of MPI; training passes the exchange in.
+#[derive(Clone, Copy)]
+pub struct InputShare<'a> {
+    pub shard: FileShard,
+    pub exchange: &'a dyn Fn(Vec<u8>) -> Result<Vec<Vec<u8>>>,
+}
 
 /// A data source: the config a `[data]` table holds once `source = NAME`
 /// has picked it, and what can be done with it.
@@ -37,6 +48,14 @@ pub trait DataSource {
     /// Loads (or generates) the train / validation / test splits and
     /// encodes them.
     fn load(&self) -> Result<PreparedData>;
+
+    /// Loads this rank's share of the splits for a distributed job, with
+    /// the preprocessor every rank fits alike. File sources read only
+    /// their share of each file; the default loads all of the splits and
+    /// keeps every `count`-th row (for generated and small built-in data).
+    fn load_share(&self, share: InputShare<'_>) -> Result<PreparedData> {
+        Ok(self.load()?.keep_share(share.shard))
+    }
 
     /// Reads a new file in the format this source's data was in, for a
     /// model trained on it to score; encode the result with the stored

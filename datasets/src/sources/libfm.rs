@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::DataSource;
+use super::{DataSource, InputShare};
 use super::frappe_ctr;
 use super::split_files::{SplitFiles, split_file_paths};
 use crate::error::Result;
@@ -29,6 +29,16 @@ pub struct Libfm {
 }
 
 impl Libfm {
+    /// Loads the files' splits, or a rank's share of each.
+    fn load_splits(&self, share: Option<InputShare<'_>>) -> Result<PreparedData> {
+        let files = SplitFiles {
+            train: &self.train,
+            valid: self.valid.as_deref(),
+            test: &self.test,
+        };
+        files.load(&libfm_schema(self.num_fields), |path, options| read_libfm(path, self.num_fields, options), share)
+    }
+
     fn frappe_fields() -> usize {
         frappe_ctr::FIELDS
     }
@@ -39,14 +49,11 @@ impl DataSource for Libfm {
     const DESCRIPTION: &'static str = "libFM files, k-th feature = field k";
 
     fn load(&self) -> Result<PreparedData> {
-        let files = SplitFiles {
-            train: &self.train,
-            valid: self.valid.as_deref(),
-            test: &self.test,
-        };
-        files.load(&libfm_schema(self.num_fields), |path| {
-            read_libfm(path, self.num_fields, ReadOptions::default())
-        })
+        self.load_splits(None)
+    }
+
+    fn load_share(&self, share: InputShare<'_>) -> Result<PreparedData> {
+        self.load_splits(Some(share))
     }
 
     /// A libFM file with as many fields.

@@ -48,7 +48,7 @@ mod split_files;
 
 use std::path::Path;
 
-pub use data_source::DataSource;
+pub use data_source::{DataSource, InputShare};
 pub use registration::RegisteredSource;
 
 register_data_sources! {

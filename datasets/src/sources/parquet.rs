@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::DataSource;
+use super::{DataSource, InputShare};
 use super::split_files::{SplitFiles, split_file_paths};
 use crate::error::Result;
 use crate::prepared::PreparedData;
@@ -25,20 +25,29 @@ pub struct Parquet {
     pub schema: PathBuf,
 }
 
-impl DataSource for Parquet {
-    const NAME: &'static str = "parquet";
-    const DESCRIPTION: &'static str = "Parquet read through arrow, columns named by a schema file";
-
-    fn load(&self) -> Result<PreparedData> {
+impl Parquet {
+    /// Loads the files' splits, or a rank's share of each.
+    fn load_splits(&self, share: Option<InputShare<'_>>) -> Result<PreparedData> {
         let schema = CsvSpec::from_file(&self.schema)?.schema;
         let files = SplitFiles {
             train: &self.train,
             valid: self.valid.as_deref(),
             test: &self.test,
         };
-        files.load(&schema, |path| {
-            read_parquet(path, &schema, ReadOptions::default())
-        })
+        files.load(&schema, |path, options| read_parquet(path, &schema, options), share)
+    }
+}
+
+impl DataSource for Parquet {
+    const NAME: &'static str = "parquet";
+    const DESCRIPTION: &'static str = "Parquet read through arrow, columns named by a schema file";
+
+    fn load(&self) -> Result<PreparedData> {
+        self.load_splits(None)
+    }
+
+    fn load_share(&self, share: InputShare<'_>) -> Result<PreparedData> {
+        self.load_splits(Some(share))
     }
 
     /// A Parquet file with the schema file's columns.

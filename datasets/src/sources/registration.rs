@@ -69,6 +69,16 @@ macro_rules! register_data_sources {
                 }
             }
 
+            /// See [`DataSource::load_share`].
+            pub(crate) fn load_share_of_splits(
+                &self,
+                share: $crate::sources::InputShare<'_>,
+            ) -> $crate::error::Result<$crate::prepared::PreparedData> {
+                match self {
+                    $(Self::$source(source) => source.load_share(share),)+
+                }
+            }
+
             /// See [`DataSource::read_for_prediction`].
             pub(crate) fn read_file(
                 &self,

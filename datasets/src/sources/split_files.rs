@@ -3,9 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use super::InputShare;
 use crate::error::Result;
 use crate::prepared::PreparedData;
 use crate::raw::RawTable;
+use crate::readers::ReadOptions;
 use crate::schema::Schema;
 use crate::splits;
 
@@ -18,29 +20,42 @@ const VALID_SEED: u64 = 42;
 #[derive(Debug, Clone, Copy)]
 pub(super) struct SplitFiles<'a> {
     pub train: &'a Path,
-    /// Without it, validation is a seeded 10 % of train.
+    /// Without it, validation is a seeded 10 % of train (of a rank's share of
+    /// train, when sharded).
     pub valid: Option<&'a Path>,
     pub test: &'a Path,
 }
 
 impl SplitFiles<'_> {
     /// Reads the three splits with `read` and fits the preprocessor for
-    /// `schema` on train.
+    /// `schema` on train. With a `share`, `read` is asked for the rank's
+    /// share of each file only, and the preprocessor is fitted on the
+    /// statistics of every rank's share of train (the same on every rank,
+    /// and the same as fitting on all of train).
     pub fn load(
         self,
         schema: &Schema,
-        read: impl Fn(&Path) -> Result<RawTable>,
+        read: impl Fn(&Path, ReadOptions) -> Result<RawTable>,
+        share: Option<InputShare<'_>>,
     ) -> Result<PreparedData> {
-        let all_train = read(self.train)?;
+        let options = ReadOptions {
+            shard: share.map(|s| s.shard),
+            ..ReadOptions::default()
+        };
+        let all_train = read(self.train, options)?;
         let (train, valid) = match self.valid {
-            Some(valid) => (all_train, read(valid)?),
+            Some(valid) => (all_train, read(valid, options)?),
             None => {
                 let (train, valid) =
                     splits::random_split(all_train.num_rows(), VALID_FRACTION, VALID_SEED);
                 (all_train.take(&train), all_train.take(&valid))
             }
         };
-        PreparedData::fit(schema, [train, valid, read(self.test)?])
+        let splits = [train, valid, read(self.test, options)?];
+        match share {
+            None => PreparedData::fit(schema, splits),
+            Some(share) => PreparedData::fit_shares(schema, splits, share.exchange),
+        }
     }
 }
 

@@ -38,6 +38,7 @@ pub const DEFAULT_SEED: u64 = 11;
 pub fn layout() -> FeatureLayout {
     let field = |name: &str, n: usize| (name.to_owned(), n + 1);
     FeatureLayout {
+        sequence_vocab_of: Vec::new(),
         categorical: vec![
             field("user", USERS),
             field("item", ITEMS),

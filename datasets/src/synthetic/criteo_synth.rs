@@ -55,6 +55,7 @@ pub fn layout() -> FeatureLayout {
 /// The layout for other cardinalities (the vocabulary-scaling benchmark).
 pub fn layout_for(vocab: &[usize]) -> FeatureLayout {
     FeatureLayout {
+        sequence_vocab_of: Vec::new(),
         categorical: vocab
             .iter()
             .enumerate()

@@ -34,6 +34,7 @@ pub struct KnownCtr {
 
 pub fn layout() -> FeatureLayout {
     FeatureLayout {
+        sequence_vocab_of: Vec::new(),
         // Local ids 1..=V; 0 stays the OOV id.
         categorical: CARDINALITIES
             .iter()

@@ -32,6 +32,7 @@ const SINES: usize = 10;
 
 pub fn layout() -> FeatureLayout {
     FeatureLayout {
+        sequence_vocab_of: Vec::new(),
         categorical: Vec::new(),
         numeric: Vec::new(),
         sequences: Vec::new(),

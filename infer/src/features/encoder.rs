@@ -54,6 +54,9 @@ pub struct RowEncoder {
     encoders: Vec<FieldEncoder>,
     slots: Vec<Slot>,
     names: Vec<String>,
+    /// Each field's token-hash seed (`Schema::hash_field`: a field that
+    /// shares another's vocabulary hashes as that one).
+    hash_fields: Vec<u32>,
     num_categorical: usize,
     num_numeric: usize,
     sequence_lens: Vec<usize>,
@@ -113,6 +116,9 @@ impl RowEncoder {
                 .fields
                 .iter()
                 .map(|f| f.name.clone())
+                .collect(),
+            hash_fields: (0..preprocessor.schema.fields.len())
+                .map(|i| preprocessor.schema.hash_field(i))
                 .collect(),
             num_categorical,
             num_numeric,
@@ -219,7 +225,7 @@ impl RowEncoder {
                     let token = bytes.trim_ascii();
                     if !token.is_empty() {
                         out.categorical[row_start + column] =
-                            encoder.id(token_hash(f as u32, token));
+                            encoder.id(token_hash(self.hash_fields[f], token));
                     }
                 }
                 Slot::Sequence {
@@ -240,7 +246,8 @@ impl RowEncoder {
                             if kept == max_len {
                                 break;
                             }
-                            seq.ids[start + kept] = encoder.id(token_hash(f as u32, token));
+                            seq.ids[start + kept] =
+                                encoder.id(token_hash(self.hash_fields[f], token));
                             kept += 1;
                         }
                     }

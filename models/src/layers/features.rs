@@ -92,13 +92,24 @@ impl TableFields {
             rows += cardinality;
             at
         };
-        let categorical_offsets = categorical
+        let categorical_offsets: Vec<i32> = categorical
             .iter()
             .map(|&c| offset(layout.categorical[c].1))
             .collect();
+        // A sequence whose ids are a categorical field's of this table
+        // (a history of `item_id`s) reads that field's rows: one
+        // embedding per item, whether it is the candidate or a behaviour.
         let sequence_offsets = sequences
             .iter()
-            .map(|&s| offset(layout.sequences[s].1))
+            .map(|&s| {
+                let shared = layout
+                    .sequence_shares(s)
+                    .and_then(|c| categorical.iter().position(|&mine| mine == c));
+                match shared {
+                    Some(p) => categorical_offsets[p],
+                    None => offset(layout.sequences[s].1),
+                }
+            })
             .collect();
         let all_categorical = categorical.len() == layout.categorical.len()
             && categorical.iter().enumerate().all(|(i, &c)| i == c);
@@ -377,6 +388,63 @@ impl FeatureLayer {
         FieldVectors {
             vectors: Tensor::cat(pieces, 1),
             dims,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ember_datasets::{EncodedData, EncodedSequence};
+
+    /// `item_id` (4 ids) and a `history` of item ids sharing its vocabulary.
+    fn layout(shared: bool) -> FeatureLayout {
+        FeatureLayout {
+            sequence_vocab_of: if shared { vec![Some(0)] } else { Vec::new() },
+            categorical: vec![("item_id".into(), 4)],
+            numeric: Vec::new(),
+            sequences: vec![("history".into(), 4, 2)],
+            dense: Vec::new(),
+            tasks: vec!["y".into()],
+        }
+    }
+
+    #[test]
+    fn a_sequence_sharing_a_fields_ids_reads_the_same_rows() {
+        let device = Device::flex();
+        let data = EncodedData {
+            num_rows: 2,
+            categorical: vec![2, 3],
+            num_categorical: 1,
+            sequences: vec![EncodedSequence {
+                max_len: 2,
+                ids: vec![2, 0, 3, 1],
+                lengths: vec![1, 2],
+            }],
+            labels: vec![1.0, 0.0],
+            num_tasks: 1,
+            ..Default::default()
+        };
+        let config = FeatureConfig::new().with_embedding_dim(3);
+        let separate = config.init(&layout(false), &device).unwrap();
+        assert_eq!(separate.table_fields[0].rows, 8);
+        let shared = config.init(&layout(true), &device).unwrap();
+        assert_eq!(shared.table_fields[0].rows, 4, "no rows of its own");
+        for row_sparse in [false, true] {
+            let mut batch = Batch::from_rows(&data, &[0, 1], &device);
+            if row_sparse {
+                drop(batch.record_rows());
+            }
+            let v = shared
+                .forward(&batch)
+                .vectors
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+            // [B=2, F=2, D=3]: row 0's history is [item 2] alone, so its
+            // pooled vector is item 2's, which is row 0's item vector.
+            assert_eq!(v[0..3], v[3..6], "row-sparse {row_sparse}");
+            assert_ne!(v[6..9], v[9..12]);
         }
     }
 }

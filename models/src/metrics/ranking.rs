@@ -17,13 +17,17 @@ pub struct EvalMetrics {
 
 impl EvalMetrics {
     pub fn of(probs: &[f32], data: &EncodedData) -> Self {
-        let labels = data.task_labels(0);
+        Self::of_labels(probs, &data.task_labels(0), data.groups.as_deref())
+    }
+
+    /// From scores, their labels and (for gAUC) their rows' groups.
+    pub fn of_labels(probs: &[f32], labels: &[f32], groups: Option<&[u64]>) -> Self {
         EvalMetrics {
             rows: probs.len(),
-            auc: auc(probs, &labels),
-            gauc: data.groups.as_ref().and_then(|g| gauc(probs, &labels, g)),
-            logloss: logloss(probs, &labels),
-            rmse: rmse(probs, &labels),
+            auc: auc(probs, labels),
+            gauc: groups.and_then(|g| gauc(probs, labels, g)),
+            logloss: logloss(probs, labels),
+            rmse: rmse(probs, labels),
         }
     }
 }

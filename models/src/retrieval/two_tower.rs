@@ -83,6 +83,7 @@ mod tests {
 
     fn layouts() -> (FeatureLayout, FeatureLayout) {
         let user = FeatureLayout {
+            sequence_vocab_of: Vec::new(),
             categorical: vec![("user_id".into(), 5)],
             numeric: vec!["age".into()],
             sequences: vec![("history".into(), 7, 4)],
@@ -90,6 +91,7 @@ mod tests {
             tasks: vec![],
         };
         let item = FeatureLayout {
+            sequence_vocab_of: Vec::new(),
             categorical: vec![("item_id".into(), 7)],
             numeric: vec![],
             sequences: vec![],
@@ -176,6 +178,7 @@ mod tests {
         let err = wrong.init(&ul, &il, &device).err().unwrap();
         assert!(err.contains("dimension 8") && err.contains("16"), "{err}");
         let no_dense = FeatureLayout {
+            sequence_vocab_of: Vec::new(),
             dense: vec![],
             ..il
         };

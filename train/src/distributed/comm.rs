@@ -21,6 +21,12 @@ pub trait Collective: Send + Sync {
     fn rank(&self) -> usize;
     fn size(&self) -> usize;
 
+    /// This rank's index among the ranks on its own machine, which picks
+    /// its GPU (one rank per adapter); the rank itself by default.
+    fn local_rank(&self) -> usize {
+        self.rank()
+    }
+
     /// `values ← Σ_ranks values`, element-wise, on every rank.
     fn all_reduce_sum(&self, values: &mut [f32]);
 
@@ -35,6 +41,20 @@ pub trait Collective: Send + Sync {
 
     /// Every rank's `local`, concatenated in rank order, on every rank.
     fn all_gather_f32(&self, local: &[f32]) -> Vec<f32>;
+
+    /// Every rank's bytes, in rank order, on every rank (e.g. the
+    /// statistics each rank's share of the input is fitted on). At most
+    /// 2 GiB in all: MPI counts in 32-bit integers.
+    fn all_gather_bytes(&self, local: &[u8]) -> Vec<Vec<u8>>;
+
+    /// Every rank's count (rows, batches), in rank order, on every rank;
+    /// exact where an f32 would round past 2²⁴.
+    fn all_gather_count(&self, local: usize) -> Vec<usize> {
+        self.all_gather_bytes(&(local as u64).to_le_bytes())
+            .iter()
+            .map(|b| u64::from_le_bytes(b[..8].try_into().expect("8 bytes")) as usize)
+            .collect()
+    }
 
     /// Every rank's `local`, on rank 0 (in rank order); `None` elsewhere.
     fn gather_f32(&self, local: &[f32]) -> Option<Vec<Vec<f32>>>;
@@ -130,6 +150,10 @@ impl Collective for SingleProcess {
 
     fn all_gather_f32(&self, local: &[f32]) -> Vec<f32> {
         local.to_vec()
+    }
+
+    fn all_gather_bytes(&self, local: &[u8]) -> Vec<Vec<u8>> {
+        vec![local.to_vec()]
     }
 
     fn gather_f32(&self, local: &[f32]) -> Option<Vec<Vec<f32>>> {

@@ -1,7 +1,8 @@
 //! Scoring a split with a model whose tables are sharded: every rank
-//! scores its contiguous slice of the rows, looking rows up from their
-//! owners as training does, and the scores are gathered onto every rank,
-//! so each computes the same metrics and early stopping decides alike.
+//! scores the rows of the split it holds (its share of the file), looking
+//! rows up from their owners as training does, and the scores, labels and
+//! groups are gathered onto every rank, so each computes the same metrics
+//! over all ranks' rows and early stopping decides alike.
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use ember_models::{Batch, RankingModel};
 use super::comm::Collective;
 use super::exchange::ShardedRows;
 
-/// Click probabilities of every row of `data`, on every rank.
+/// Click probabilities of this rank's rows of `data`, in row order.
 pub fn predict_sharded(
     model: &RankingModel,
     data: &EncodedData,
@@ -23,26 +24,29 @@ pub fn predict_sharded(
     rows: &Arc<ShardedRows>,
     comm: &dyn Collective,
 ) -> Vec<f32> {
-    let (rank, ranks) = (comm.rank(), comm.size());
-    let per_rank = data.num_rows.div_ceil(ranks);
-    let start = (rank * per_rank).min(data.num_rows);
-    let mine: Vec<usize> = (start..((rank + 1) * per_rank).min(data.num_rows)).collect();
     let batch_size = batch_size.max(1);
-    // Every rank runs the same number of batches: each batch's lookups are
-    // collectives. A rank out of rows scores row 0 and drops the score.
-    let batches = per_rank.div_ceil(batch_size);
-    let mut scores = Vec::with_capacity(mine.len());
+    // Every rank runs the same number of batches, the most any rank needs:
+    // each batch's lookups are collectives. A rank out of rows scores row
+    // 0 (or, holding none, an all-OOV row) and drops the score.
+    let mine = data.num_rows.div_ceil(batch_size);
+    let batches = comm.all_gather_count(mine).into_iter().max().unwrap_or(0);
+    let empty;
+    let source = if data.num_rows == 0 {
+        empty = EncodedData::placeholder_like(data);
+        &empty
+    } else {
+        data
+    };
+    let mut scores = Vec::with_capacity(data.num_rows);
     for b in 0..batches {
-        let chunk = mine
-            .get(b * batch_size..((b + 1) * batch_size).min(mine.len()))
-            .unwrap_or(&[]);
-        let placeholder = [0usize];
+        let chunk: Vec<usize> =
+            (b * batch_size..((b + 1) * batch_size).min(data.num_rows)).collect();
         let batch_rows = if chunk.is_empty() {
-            &placeholder[..]
+            vec![0]
         } else {
-            chunk
+            chunk.clone()
         };
-        let mut batch = Batch::from_rows(data, batch_rows, device);
+        let mut batch = Batch::from_rows(source, &batch_rows, device);
         batch.record_rows_with(RowRecorder::from_source(rows.clone()));
         let probs = burn::tensor::activation::sigmoid(model.forward(&batch))
             .into_data()
@@ -52,10 +56,11 @@ pub fn predict_sharded(
             scores.extend(probs);
         }
     }
-    comm.all_gather_f32(&scores)
+    scores
 }
 
-/// As [`crate::evaluate::evaluate`], for a sharded model.
+/// As [`crate::evaluate::evaluate`], for a sharded model: the metrics of
+/// every rank's rows of the split together, on every rank.
 pub fn evaluate_sharded(
     model: &RankingModel,
     data: &EncodedData,
@@ -64,6 +69,17 @@ pub fn evaluate_sharded(
     rows: &Arc<ShardedRows>,
     comm: &dyn Collective,
 ) -> EvalMetrics {
-    let probs = predict_sharded(model, data, batch_size, device, rows, comm);
-    EvalMetrics::of(&probs, data)
+    let probs = comm.all_gather_f32(&predict_sharded(
+        model, data, batch_size, device, rows, comm,
+    ));
+    let labels = comm.all_gather_f32(&data.task_labels(0));
+    let groups = data.groups.as_ref().map(|g| {
+        let bytes: Vec<u8> = g.iter().flat_map(|x| x.to_le_bytes()).collect();
+        comm.all_gather_bytes(&bytes)
+            .concat()
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect::<Vec<u64>>()
+    });
+    EvalMetrics::of_labels(&probs, &labels, groups.as_deref())
 }

@@ -1,7 +1,8 @@
 //! Data-parallel training with embedding tables sharded by rows, over MPI.
 //!
-//! One process (rank) per device, started by `mpirun`. Each rank trains on
-//! its own rows of every global batch; dense parameters are replicated and
+//! One process (rank) per device, started by `mpirun`. Each rank reads its
+//! own share of the input files (`input.rs`) and trains on its own rows of
+//! every global batch; dense parameters are replicated and
 //! their gradients averaged every step (`step.rs`); each embedding table is
 //! split by rows over the ranks, with each row's optimizer state on the
 //! rank that owns it (`shard.rs`), and rows and their gradients travel
@@ -19,6 +20,7 @@ pub mod check;
 pub mod comm;
 pub mod evaluate;
 pub mod exchange;
+pub mod input;
 #[cfg(feature = "mpi")]
 pub mod mpi_world;
 pub mod shard;
@@ -27,6 +29,7 @@ pub mod trainer;
 
 pub use check::{CheckOptions, CheckReport, run_check};
 pub use comm::{Collective, CommTotals, SingleProcess};
+pub use input::load_input_share;
 #[cfg(feature = "mpi")]
 pub use mpi_world::MpiWorld;
 pub use shard::{RowShards, ShardedTable, find_tables, gather_tables, shard_tables};

@@ -12,6 +12,9 @@ use super::comm::{Collective, CommStats, CommTotals, ring_all_reduce_bytes};
 /// The processes `mpirun` started, as a [`Collective`].
 pub struct MpiWorld {
     world: SimpleCommunicator,
+    /// This rank's index among the ranks on its machine (those that share
+    /// memory with it): which of the machine's GPUs it takes.
+    local_rank: usize,
     stats: CommStats,
     /// Finalises MPI when dropped, so it is kept, last.
     _universe: Universe,
@@ -28,8 +31,11 @@ impl MpiWorld {
     /// Initialises MPI; `None` when it was initialised already.
     pub fn init() -> Option<Self> {
         let universe = mpi::initialize()?;
+        let world = universe.world();
+        let local_rank = world.split_shared(world.rank()).rank() as usize;
         Some(Self {
-            world: universe.world(),
+            world,
+            local_rank,
             stats: CommStats::default(),
             _universe: universe,
         })
@@ -68,6 +74,10 @@ fn sent_elsewhere(counts: &[usize], rank: usize) -> usize {
 impl Collective for MpiWorld {
     fn rank(&self) -> usize {
         self.world.rank() as usize
+    }
+
+    fn local_rank(&self) -> usize {
+        self.local_rank
     }
 
     fn size(&self) -> usize {
@@ -130,6 +140,27 @@ impl Collective for MpiWorld {
             self.world
                 .all_gather_varcount_into(local, &mut PartitionMut::new(&mut all[..], c, d));
             all
+        })
+    }
+
+    fn all_gather_bytes(&self, local: &[u8]) -> Vec<Vec<u8>> {
+        let bytes = local.len() as u64 * self.others();
+        self.stats.count(bytes, 2 * self.others(), || {
+            let len = Count::try_from(local.len()).expect("under 2 GiB to all-gather");
+            let mut lens = vec![0 as Count; self.size()];
+            self.world.all_gather_into(&len, &mut lens[..]);
+            let lens: Vec<usize> = lens.iter().map(|&l| l as usize).collect();
+            let mut all = vec![0u8; lens.iter().sum()];
+            let (c, d) = layout(&lens);
+            self.world
+                .all_gather_varcount_into(local, &mut PartitionMut::new(&mut all[..], c, d));
+            let mut out = Vec::with_capacity(lens.len());
+            let mut at = 0;
+            for len in lens {
+                out.push(all[at..at + len].to_vec());
+                at += len;
+            }
+            out
         })
     }
 

@@ -1,11 +1,17 @@
 //! `mpirun -np N ember train --config ... --distributed`: a ranking run
 //! trained data-parallel with sharded tables.
 //!
-//! Each rank trains on its own rows of the training split (row `i` goes to
-//! rank `i mod N`, every rank keeping the same count so that all take the
-//! same number of steps), with a local batch of `batch_size / N`: the
-//! global batch is the config's. Validation and test score through the
-//! sharded tables and agree on every rank. Each rank checkpoints its shard
+//! Each rank reads its own share of the input (`registry::load_share`: a
+//! byte range of each text file, a row range of each Parquet file; the
+//! ranks' fit statistics are all-gathered so that every rank fits the
+//! preprocessor one process would) and trains on its rows, with a local
+//! batch of `batch_size / N`: the global batch is the config's. Shares of
+//! a file differ a little in rows, and every rank must take the same
+//! number of steps, so each epoch every rank trains on a fresh random
+//! subset of its rows as large as the smallest share. Validation and test
+//! score each rank's rows through the sharded tables; scores and labels
+//! are gathered, so the metrics are of all the rows and agree on every
+//! rank. Each rank checkpoints its shard
 //! and optimizer state under `<run>/rank-R-of-N/`; `--resume` continues
 //! from there. At the end rank 0 gathers the best epoch's tables and writes
 //! one artifact, `<run>/artifact`, that loads anywhere as a single-process
@@ -34,8 +40,12 @@ use crate::trainer::{RunSummary, export_ranking};
 struct DistributedRanking<'a> {
     config: &'a RunConfig,
     data: &'a PreparedData,
-    /// This rank's rows of the training split.
+    /// This rank's training rows this epoch: a subset of its share as
+    /// large as the smallest rank's share.
     rows: Vec<usize>,
+    /// Rows of the smallest rank's share of train.
+    rows_per_rank: usize,
+    seed: u64,
     stepper: DistributedStepper,
     global_batch: usize,
     device: Device,
@@ -59,7 +69,22 @@ impl TrainingFamily for DistributedRanking<'_> {
     }
 
     fn train_rows(&self) -> usize {
-        self.rows.len()
+        self.rows_per_rank
+    }
+
+    fn begin_epoch(&mut self, epoch: usize) {
+        use rand::SeedableRng;
+        let held = self.data.train.num_rows;
+        self.rows = if held == self.rows_per_rank {
+            (0..held).collect()
+        } else {
+            let comm = self.stepper.comm();
+            let seed = self.seed ^ ((epoch as u64) << 32) ^ comm.rank() as u64;
+            let mut rng = SmallRng::seed_from_u64(seed);
+            let mut rows = rand::seq::index::sample(&mut rng, held, self.rows_per_rank).into_vec();
+            rows.sort_unstable();
+            rows
+        };
     }
 
     fn step(
@@ -128,14 +153,17 @@ pub fn fit_distributed(
             t.batch_size
         );
     }
-    let per_rank = data.train.num_rows / ranks;
-    if per_rank == 0 {
-        bail!(
-            "{} training rows cannot be split over {ranks} ranks",
-            data.train.num_rows
-        );
+    // `data` is this rank's share; every rank takes as many steps as the
+    // smallest share allows.
+    let rows_per_rank = comm
+        .all_gather_count(data.train.num_rows)
+        .into_iter()
+        .min()
+        .unwrap_or(0);
+    if rows_per_rank == 0 {
+        bail!("a rank's share of the training data has no rows: use fewer ranks or more data");
     }
-    let started = RunContext::start(config, t.seed)?;
+    let started = RunContext::start_on_rank(config, t.seed, Some(comm.local_rank()))?;
     let main_dir = started.run_dir.clone();
     let run = RunContext {
         run_dir: main_dir.join(format!("rank-{rank}-of-{ranks}")),
@@ -168,7 +196,9 @@ pub fn fit_distributed(
     let mut family = DistributedRanking {
         config,
         data,
-        rows: (0..per_rank).map(|i| i * ranks + rank).collect(),
+        rows: Vec::new(),
+        rows_per_rank,
+        seed: t.seed,
         stepper: DistributedStepper::new(Stepper::new(t), comm.clone()),
         global_batch: t.batch_size,
         device: run.device.clone(),
