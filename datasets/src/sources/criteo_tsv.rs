@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{DataSource, InputShare};
 use super::split_files::{SplitFiles, split_file_paths};
+use super::{DataSource, InputShare};
 use crate::error::Result;
 use crate::prepared::PreparedData;
 use crate::raw::RawTable;
@@ -36,7 +36,11 @@ impl CriteoTsv {
             valid: self.valid.as_deref(),
             test: &self.test,
         };
-        files.load(&criteo_schema(self.min_count), |path, options| read_criteo(path, self.min_count, options), share)
+        files.load(
+            &criteo_schema(self.min_count),
+            |path, options| read_criteo(path, self.min_count, options),
+            share,
+        )
     }
 
     fn every_value() -> u32 {

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{DataSource, InputShare};
 use super::split_files::{SplitFiles, split_file_paths};
+use super::{DataSource, InputShare};
 use crate::error::Result;
 use crate::prepared::PreparedData;
 use crate::raw::RawTable;
@@ -32,7 +32,11 @@ impl Csv {
             valid: self.valid.as_deref(),
             test: &self.test,
         };
-        files.load(&spec.schema, |path, options| read_csv(path, &spec, options), share)
+        files.load(
+            &spec.schema,
+            |path, options| read_csv(path, &spec, options),
+            share,
+        )
     }
 }
 

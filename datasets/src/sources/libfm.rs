@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{DataSource, InputShare};
 use super::frappe_ctr;
 use super::split_files::{SplitFiles, split_file_paths};
+use super::{DataSource, InputShare};
 use crate::error::Result;
 use crate::prepared::PreparedData;
 use crate::raw::RawTable;
@@ -36,7 +36,11 @@ impl Libfm {
             valid: self.valid.as_deref(),
             test: &self.test,
         };
-        files.load(&libfm_schema(self.num_fields), |path, options| read_libfm(path, self.num_fields, options), share)
+        files.load(
+            &libfm_schema(self.num_fields),
+            |path, options| read_libfm(path, self.num_fields, options),
+            share,
+        )
     }
 
     fn frappe_fields() -> usize {

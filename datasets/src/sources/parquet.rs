@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{DataSource, InputShare};
 use super::split_files::{SplitFiles, split_file_paths};
+use super::{DataSource, InputShare};
 use crate::error::Result;
 use crate::prepared::PreparedData;
 use crate::raw::RawTable;
@@ -34,7 +34,11 @@ impl Parquet {
             valid: self.valid.as_deref(),
             test: &self.test,
         };
-        files.load(&schema, |path, options| read_parquet(path, &schema, options), share)
+        files.load(
+            &schema,
+            |path, options| read_parquet(path, &schema, options),
+            share,
+        )
     }
 }
 
