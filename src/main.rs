@@ -6,6 +6,7 @@ mod allocator;
 mod config_args;
 mod demo;
 mod distributed;
+mod feed;
 #[cfg(not(feature = "jemalloc"))]
 mod malloc_tuning;
 mod mixer;
@@ -159,6 +160,17 @@ enum Command {
     Schema {
         #[command(subcommand)]
         command: schema::SchemaCommand,
+    },
+    /// The simulated feed: its catalog and pipeline, simulated users
+    /// against a running server.
+    Feed {
+        #[command(subcommand)]
+        command: feed::FeedCommand,
+    },
+    /// Online experiments: per-arm results from a server's feedback log.
+    Experiment {
+        #[command(subcommand)]
+        command: feed::ExperimentCommand,
     },
     /// The RL mixer: which content type fills the next feed slot.
     Mixer {
@@ -503,6 +515,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::ExampleStream(args) => online::example_stream(args),
         Command::Schema { command } => schema::run(command),
         Command::Mixer { command } => mixer::run(command),
+        Command::Feed { command } => feed::feed(command),
+        Command::Experiment { command } => feed::experiment(command),
         Command::Demo {
             device,
             output_dir,

@@ -61,6 +61,31 @@ pub struct ServeArgs {
     /// TOKEN`); else `$EMBER_ADMIN_TOKEN`. Required to listen beyond loopback.
     #[arg(long, value_name = "FILE")]
     pub admin_token_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub feed: FeedArgs,
+}
+
+/// Sessions and the feedback log.
+#[derive(Args)]
+pub struct FeedArgs {
+    /// Accept `POST /feedback` and append it (with every answer served)
+    /// to `DIR/events.csv` and `DIR/served.jsonl`, synced before the
+    /// answer; a restarted server replays them (see `ember_infer::feed::log`).
+    #[arg(long, value_name = "DIR")]
+    pub feedback_log: Option<PathBuf>,
+    /// Seconds without a request that end a user's session.
+    #[arg(long, default_value_t = 1800)]
+    pub session_timeout: u64,
+}
+
+impl FeedArgs {
+    pub fn options(&self) -> ember_infer::feed::FeedOptions {
+        ember_infer::feed::FeedOptions {
+            log_dir: self.feedback_log.clone(),
+            session_timeout_s: self.session_timeout,
+            ..Default::default()
+        }
+    }
 }
 
 /// Live model refresh from a directory of versions.
@@ -96,6 +121,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
         batching: args.batching.config(),
         watch: args.watch.options(),
         admin_token: AdminToken::from_file_or_env(args.admin_token_file.as_deref())?,
+        feed: args.feed.options(),
     })
 }
 
@@ -240,6 +266,7 @@ pub fn load_test(args: LoadTestArgs) -> Result<()> {
         batching: args.batching.config(),
         watch: args.watch.options(),
         admin_token: None,
+        feed: Default::default(),
     })?;
     let addr = server.addr;
     let outcome = (|| -> Result<()> {
@@ -352,10 +379,10 @@ fn write_report(
         "# Serving pipeline {stem} on {}\n\n\
          `ember eval-serving --pipeline {}` ({} test queries of the catalog's log, \
          each user's train items excluded; {:.0} s).\n\n{table}\n\
-         Recall@K = HitRate@K (one held-out item per query). Diversity: mean over users of \
-         the categories shown, the entropy of the category distribution, the intra-list distance \
-         (1 − cosine of the item vectors), the share of the user's {} most frequent history \
-         categories shown, and the share of items in them.\n\n## Pipeline\n\n```toml\n{config}```\n",
+         Recall@K = HitRate@K (one held-out item per query). Diversity (formulas in \
+         `infer/src/diversity.rs`): per-list metrics are means over users, the user's main \
+         interests their {} most frequent history categories, the held-out item the one \
+         clicked; catalog coverage and exposure Gini are over all lists.\n\n## Pipeline\n\n```toml\n{config}```\n",
         pipeline.config.catalog.data.source_name(),
         display(&args.pipeline),
         results.first().map_or(0, |_| {
@@ -363,7 +390,7 @@ fn write_report(
             args.users.unwrap_or(queries).min(queries)
         }),
         took.as_secs_f64(),
-        ember_infer::pipeline::evaluate::MAIN_INTERESTS,
+        ember_infer::features::catalog::MAIN_INTERESTS,
     );
     std::fs::write(&md_path, text).with_context(|| format!("writing {}", md_path.display()))?;
     println!("wrote {} and {}", md_path.display(), json_path.display());

@@ -71,6 +71,7 @@ pub fn soak(args: SoakArgs) -> Result<()> {
         batching: BatchingConfig::default(),
         watch: None,
         admin_token: None,
+        feed: Default::default(),
     })?;
     let addr = server.addr;
     let done = Arc::new(AtomicBool::new(false));

@@ -3,6 +3,8 @@
 //! installs Open MPI, and there a missing `mpirun` fails the test.
 #![cfg(feature = "distributed")]
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -122,12 +124,7 @@ fn a_killed_rank_ends_the_job_and_the_run_resumes_to_the_same_result() {
     let out = distributed_train(d, "whole", &["--summary", "whole.json"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out);
     let summary = |name: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(d.join(name)).unwrap()).unwrap()
     };

@@ -119,28 +119,35 @@ fn pipeline_recommends_unseen_distinct_items_and_scores_in_batches() {
     let Some(f) = fixture() else { return };
     let pipeline = Pipeline::load_file(&f.versions.join("v1.toml"), &[]).unwrap();
     let out = pipeline
-        .recommend_batch(&[
-            RecommendRequest {
-                user: "1".into(),
-                k: None,
-                time: None,
-            },
-            RecommendRequest {
-                user: "4000000".into(),
-                k: None,
-                time: None,
-            },
-            RecommendRequest {
-                user: "2".into(),
-                k: Some(0),
-                time: None,
-            },
-            RecommendRequest {
-                user: "3".into(),
-                k: Some(5),
-                time: None,
-            },
-        ])
+        .recommend_batch(
+            &[
+                RecommendRequest {
+                    user: "1".into(),
+                    k: None,
+                    time: None,
+                    candidates: None,
+                },
+                RecommendRequest {
+                    user: "4000000".into(),
+                    k: None,
+                    time: None,
+                    candidates: None,
+                },
+                RecommendRequest {
+                    user: "2".into(),
+                    k: Some(0),
+                    time: None,
+                    candidates: None,
+                },
+                RecommendRequest {
+                    user: "3".into(),
+                    k: Some(5),
+                    time: None,
+                    candidates: None,
+                },
+            ],
+            &ember_infer::feed::Feed::in_memory(),
+        )
         .unwrap();
     let first = out[0].as_ref().unwrap();
     assert_eq!(first.items.len(), 10);

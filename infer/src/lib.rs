@@ -2,13 +2,15 @@
 //! scoring, retrieval, the multi-stage recommendation pipeline
 //! ([`pipeline`]), re-rankers ([`rerank`]), diversity metrics
 //! ([`diversity`]), serving-path feature encoding ([`features`]), the HTTP
-//! server ([`server`]), and the RL mixer policy.
+//! server ([`server`]), the RL mixer policy, and the feed's sessions,
+//! feedback and experiments ([`feed`]).
 
 pub mod bench;
 pub mod candidates;
 pub mod diversity;
 pub mod feature_store;
 pub mod features;
+pub mod feed;
 pub mod mixer;
 pub mod pipeline;
 pub mod predictor;

@@ -72,5 +72,16 @@ pub fn serve_options(pipeline: PathBuf) -> ember_infer::server::ServeOptions {
         batching: ember_infer::server::BatchingConfig::default(),
         watch: None,
         admin_token: None,
+        feed: Default::default(),
     }
+}
+
+/// Panics with the command's output unless it succeeded.
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -109,6 +109,11 @@ impl FixedMix {
         Self { shares, schedule }
     }
 
+    /// The type of slot `position` (the schedule's last beyond its end).
+    pub fn type_at(&self, position: usize) -> usize {
+        self.schedule[position.min(self.schedule.len() - 1)]
+    }
+
     /// Every mix on a grid of step `1/steps` over `k` types (all shares
     /// multiples of `1/steps`, summing to 1).
     pub fn grid(k: usize, steps: usize) -> Vec<Vec<f64>> {
@@ -146,10 +151,7 @@ impl MixPolicy for FixedMix {
     }
 
     fn act(&mut self, views: &[SlotView]) -> Vec<usize> {
-        views
-            .iter()
-            .map(|v| self.schedule[v.position.min(self.schedule.len() - 1)])
-            .collect()
+        views.iter().map(|v| self.type_at(v.position)).collect()
     }
 }
 

@@ -16,6 +16,10 @@ use ember_datasets::{DataConfig, RawTable};
 
 use crate::rerank::Categories;
 
+/// How many main interests a user has (their most frequent categories),
+/// for the diversity metrics.
+pub const MAIN_INTERESTS: usize = 3;
+
 /// Users, their train histories, and items with their attributes.
 pub struct Catalog {
     pub dataset: LogDataset,
@@ -142,6 +146,43 @@ impl Catalog {
     /// Train positives per item row.
     pub fn item_counts(&self) -> &[u64] {
         &self.item_counts
+    }
+
+    /// Item popularity (train positives), for novelty and the long tail.
+    pub fn popularity(&self) -> crate::diversity::Popularity {
+        crate::diversity::Popularity::from_counts(&self.item_counts)
+    }
+
+    /// What the diversity metrics need of one list shown to `user` (`None`:
+    /// a user the log does not know, with no history): item rows in list
+    /// order, whether each was taken, and unit item vectors `[items, dim]`.
+    pub fn list_view<'a>(
+        &'a self,
+        user: Option<u32>,
+        rows: &[u32],
+        clicked: Vec<bool>,
+        vectors: &'a [f32],
+        dim: usize,
+    ) -> crate::diversity::ListView<'a> {
+        let history = user.map_or(&[][..], |u| self.history(u));
+        let history_categories = || history.iter().map(|&r| self.categories.of(r as usize));
+        let mut all: Vec<u32> = history_categories().flatten().copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        crate::diversity::ListView {
+            items: rows.to_vec(),
+            categories: rows
+                .iter()
+                .map(|&r| self.categories.of(r as usize))
+                .collect(),
+            vectors: rows
+                .iter()
+                .map(|&r| &vectors[r as usize * dim..(r as usize + 1) * dim])
+                .collect(),
+            clicked,
+            interests: crate::diversity::main_interests(history_categories(), MAIN_INTERESTS),
+            history: all,
+        }
     }
 
     /// The two-tower query of a user: their side features and last

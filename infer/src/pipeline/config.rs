@@ -27,6 +27,10 @@
 //! theta = 0.7
 //! ```
 //!
+//! A feed pipeline ends with a `[mixer]` stage instead of a re-ranker
+//! (`super::mix`), and `[[experiment]]` arms split the traffic between
+//! versions of the pipeline (`crate::feed::experiment`).
+//!
 //! Relative paths are relative to the working directory, as in run configs.
 
 use std::path::{Path, PathBuf};
@@ -36,7 +40,9 @@ use ember_models::device::DeviceChoice;
 use ember_models::multitask::fusion::FusionForm;
 use serde::{Deserialize, Serialize};
 
+use super::mix::MixerConfig;
 use super::recall::RecallConfig;
+use crate::feed::experiment::{ArmConfig, validate_arms};
 use crate::rerank::RerankerConfig;
 
 fn default_k() -> usize {
@@ -109,6 +115,12 @@ pub struct PipelineConfig {
     pub rerank: RerankerConfig,
     #[serde(default)]
     pub features: Option<FeaturesConfig>,
+    /// The feed's last stage: the content type of every slot.
+    #[serde(default)]
+    pub mixer: Option<MixerConfig>,
+    /// Arms splitting the traffic between versions of this pipeline.
+    #[serde(default)]
+    pub experiment: Vec<ArmConfig>,
 }
 
 impl PipelineConfig {
@@ -139,6 +151,16 @@ impl PipelineConfig {
                 bail!("{name}.quota = {} is below k = {}", s.quota, self.k);
             }
         }
+        if let Some(mixer) = &self.mixer {
+            mixer.validate()?;
+            if !matches!(self.rerank, RerankerConfig::None) {
+                bail!(
+                    "[mixer] and [rerank] kind = \"{}\": the mixer orders the final list; drop one",
+                    self.rerank.name()
+                );
+            }
+        }
+        validate_arms(&self.experiment)?;
         self.rerank.validate()
     }
 }

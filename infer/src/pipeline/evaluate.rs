@@ -11,11 +11,8 @@ use ember_models::metrics::RetrievalMetrics;
 use serde::Serialize;
 
 use super::{Pipeline, Ranked};
-use crate::diversity::{DiversityMetrics, main_interests};
+use crate::diversity::{self, DiversityMetrics};
 use crate::rerank::RerankerConfig;
-
-/// How many main interests a user has (their most frequent genres).
-pub const MAIN_INTERESTS: usize = 3;
 
 /// One re-ranker's line of the table.
 #[derive(Debug, Clone, Serialize)]
@@ -136,17 +133,9 @@ pub fn evaluate_rerankers(
     let n = test.len();
     let users: Vec<u32> = test.iter().map(|&(u, _)| u).collect();
     let mut lists: Vec<Vec<Vec<u32>>> = vec![Vec::with_capacity(n); rerankers.len()];
-    let mut diversity: Vec<Vec<DiversityMetrics>> = vec![Vec::with_capacity(n); rerankers.len()];
     let mut rerank_seconds = vec![0f64; rerankers.len()];
-    let d = pipeline.item_dim;
-    let vector = |row: u32| &pipeline.item_vectors[row as usize * d..(row as usize + 1) * d];
     for chunk in users.chunks(64) {
         for ranked in pipeline.rank(chunk)? {
-            let history = catalog.history(ranked.user);
-            let interests = main_interests(
-                history.iter().map(|&r| catalog.categories.of(r as usize)),
-                MAIN_INTERESTS,
-            );
             for (j, (_, reranker)) in rerankers.iter().enumerate() {
                 let t = std::time::Instant::now();
                 let list: Vec<u32> = pipeline
@@ -155,16 +144,29 @@ pub fn evaluate_rerankers(
                     .map(|(row, _)| row)
                     .collect();
                 rerank_seconds[j] += t.elapsed().as_secs_f64();
-                let cats: Vec<&[u32]> = list
-                    .iter()
-                    .map(|&r| catalog.categories.of(r as usize))
-                    .collect();
-                let vecs: Vec<&[f32]> = list.iter().map(|&r| vector(r)).collect();
-                diversity[j].push(DiversityMetrics::of_list(&cats, &vecs, &interests));
                 lists[j].push(list);
             }
         }
     }
+    let popularity = catalog.popularity();
+    // The held-out positive is the one item the user "clicks".
+    let diversity_of = |lists: &[Vec<u32>]| {
+        let views: Vec<_> = lists
+            .iter()
+            .zip(&test)
+            .map(|(list, &(user, target))| {
+                let clicked = list.iter().map(|&r| r == target).collect();
+                catalog.list_view(
+                    Some(user),
+                    list,
+                    clicked,
+                    &pipeline.item_vectors,
+                    pipeline.item_dim,
+                )
+            })
+            .collect();
+        diversity::of_run(&views, &popularity)
+    };
     let relevant: Vec<Vec<u32>> = test.iter().map(|&(_, t)| vec![t]).collect();
     Ok(rerankers
         .iter()
@@ -177,30 +179,27 @@ pub fn evaluate_rerankers(
                 reranker: reranker.clone(),
                 recall: at.recall,
                 ndcg: at.ndcg,
-                diversity: DiversityMetrics::mean(&diversity[j]),
+                diversity: diversity_of(&lists[j]),
                 rerank_ms: rerank_seconds[j] * 1e3 / n as f64,
             }
         })
         .collect())
 }
 
-/// The results as a markdown table.
+/// The results as a markdown table: accuracy, then every diversity metric
+/// (defined in [`crate::diversity`]).
 pub fn markdown_table(results: &[RerankerResult], k: usize) -> String {
+    let (names, rule) = DiversityMetrics::markdown_columns();
     let mut out = format!(
-        "| re-ranker | Recall@{k} | NDCG@{k} | categories | entropy (bits) | ILD | interest coverage | in main interests | re-rank ms/user |\n|---|---|---|---|---|---|---|---|---|\n"
+        "| re-ranker | Recall@{k} | NDCG@{k} | {names} | re-rank ms/user |\n|---|---|---|{rule}---|\n"
     );
     for r in results {
-        let d = &r.diversity;
         out.push_str(&format!(
-            "| {} | {:.4} | {:.4} | {:.2} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |\n",
+            "| {} | {:.4} | {:.4} | {} | {:.3} |\n",
             r.name,
             r.recall,
             r.ndcg,
-            d.categories,
-            d.entropy,
-            d.ild,
-            d.interest_coverage,
-            d.interest_fraction,
+            r.diversity.markdown_cells(),
             r.rerank_ms
         ));
     }

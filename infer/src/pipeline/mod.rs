@@ -1,6 +1,9 @@
 //! The recommendation pipeline, assembled from a TOML file
 //! ([`PipelineConfig`]): recall sources → coarse ranker → fine ranker →
-//! re-ranker, each stage keeping its quota.
+//! re-ranker or mixer ([`mix`]), each stage keeping its quota. A request
+//! may bring its own ranked `candidates` (an upstream ranker's), which
+//! then replace recall and ranking. With `[[experiment]]` arms each user
+//! is answered by their arm's version of the pipeline.
 //!
 //! Requests are served in batches (the server's micro-batcher hands over
 //! whatever is queued): recall runs per user, but every ranking stage
@@ -10,6 +13,7 @@
 
 pub mod config;
 pub mod evaluate;
+pub mod mix;
 pub mod recall;
 pub mod scorer;
 
@@ -22,6 +26,7 @@ use ember_models::artifact::Manifest;
 use serde::{Deserialize, Serialize};
 
 pub use config::{CatalogConfig, FeaturesConfig, PipelineConfig, StageConfig};
+pub use mix::{MixerConfig, MixerStage};
 pub use recall::{RecallConfig, RecallSource};
 pub use scorer::ScoringModel;
 
@@ -29,6 +34,9 @@ use ember_datasets::interactions::{id_text, id_texts};
 
 use crate::feature_store::{FeatureStore, KeyKind, StatEvent};
 use crate::features::{Catalog, PairEncoder, StoredFields};
+use crate::feed::experiment::Assignment;
+use crate::feed::log::{MixerView, ServedItem};
+use crate::feed::{Feed, Serving};
 use crate::rerank::{CandidateSet, Categories, RerankerConfig};
 
 /// The most items one request may ask for.
@@ -69,6 +77,20 @@ pub struct RecommendRequest {
     /// features are read as of this time.
     #[serde(default)]
     pub time: Option<u64>,
+    /// Ranked candidates from an upstream ranker (their scores pCTRs):
+    /// they replace recall and ranking, and then the user need not be in
+    /// the catalog.
+    #[serde(default)]
+    pub candidates: Option<Vec<Candidate>>,
+}
+
+/// One of a request's own candidates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Candidate {
+    #[serde(deserialize_with = "id_text")]
+    pub item: String,
+    pub score: f32,
 }
 
 /// `POST /score` body: the fine ranker's scores of the given items.
@@ -118,12 +140,19 @@ fn now_seconds() -> u64 {
 pub struct ScoredItem {
     pub item: String,
     pub score: f32,
+    /// The slot's content type (a `[mixer]` pipeline's answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
 }
+
+/// The user row of a [`Ranked`] list for a user the catalog does not know
+/// (a request with its own candidates; nothing reads it then).
+pub const NO_USER: u32 = u32::MAX;
 
 /// Candidates after the ranking stages, best first (item rows).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ranked {
-    /// The user row.
+    /// The user row ([`NO_USER`] for a user the catalog does not know).
     pub user: u32,
     /// The request's time (unix seconds), for statistic features.
     pub time: u64,
@@ -140,6 +169,35 @@ pub struct Recommendation {
     pub recalled: usize,
     pub ranked: usize,
     pub reranker: String,
+    /// What `/feedback` names to say what the user did with these items.
+    #[serde(default)]
+    pub request_id: String,
+    /// The user's session (a gap of `session_timeout` starts a new one).
+    #[serde(default)]
+    pub session: String,
+    /// The experiment arm that answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arm: Option<String>,
+    /// The mixer's policy (a `[mixer]` pipeline).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mixer: Option<String>,
+}
+
+/// One `[[experiment]]` arm of a loaded pipeline.
+pub struct Arm {
+    pub name: String,
+    /// The arm's own version of the pipeline; `None`: the pipeline itself
+    /// (an arm without overrides).
+    pub variant: Option<Box<Pipeline>>,
+}
+
+/// A request that passed its checks.
+struct CheckedRecommend {
+    user: Option<u32>,
+    k: usize,
+    time: u64,
+    /// The request's own candidates, as a ranked list.
+    own: Option<Ranked>,
 }
 
 /// A ranking stage: a model, its feature encoder, its quota.
@@ -200,6 +258,10 @@ pub struct Pipeline {
     pub item_dim: usize,
     /// The feature store (`[features]`), shared by every version that names it.
     pub store: Option<Arc<FeatureStore>>,
+    pub mixer: Option<MixerStage>,
+    /// `[[experiment]]` arms (empty: no experiment).
+    pub arms: Vec<Arm>,
+    assignment: Option<Assignment>,
 }
 
 impl Pipeline {
@@ -293,6 +355,32 @@ impl Pipeline {
                 Some(_) => {}
             }
         }
+        let mixer = config
+            .mixer
+            .as_ref()
+            .map(|m| MixerStage::load(m, &catalog, config.device).context("mixer"))
+            .transpose()?;
+        let arms = config
+            .experiment
+            .iter()
+            .map(|arm| {
+                let variant = match (&arm.pipeline, arm.set.is_empty()) {
+                    (None, true) => None,
+                    (file, _) => Some(Box::new(
+                        Self::load_arm(&config, file.as_deref(), &arm.set)
+                            .with_context(|| format!("experiment arm '{}'", arm.name))?,
+                    )),
+                };
+                Ok(Arm {
+                    name: arm.name.clone(),
+                    variant,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let assignment = (!arms.is_empty()).then(|| {
+            let shares: Vec<f64> = config.experiment.iter().map(|a| a.share).collect();
+            Assignment::new(&config.name, &shares)
+        });
         Ok(Self {
             config,
             catalog,
@@ -302,7 +390,35 @@ impl Pipeline {
             item_vectors,
             item_dim,
             store,
+            mixer,
+            arms,
+            assignment,
         })
+    }
+
+    /// An arm's version: `file` (default: this pipeline's config) with the
+    /// arm's overrides, and no experiment of its own.
+    fn load_arm(
+        config: &PipelineConfig,
+        file: Option<&Path>,
+        overrides: &[String],
+    ) -> Result<Self> {
+        let mut arm = match file {
+            Some(file) => PipelineConfig::load(file, overrides)?,
+            None => {
+                let mut value = toml::Value::try_from(config).context("the pipeline as TOML")?;
+                ember_datasets::toml_config::apply_overrides(&mut value, overrides)?;
+                value.try_into().context("not a valid pipeline")?
+            }
+        };
+        arm.experiment.clear();
+        Self::load(arm)
+    }
+
+    /// The arm `user` is in (`None` without an experiment).
+    pub fn arm_of(&self, user: &str) -> Option<&Arm> {
+        let assignment = self.assignment.as_ref()?;
+        self.arms.get(assignment.arm_of(user))
     }
 
     /// Counts `events` in the feature store (`POST /events`).
@@ -482,54 +598,211 @@ impl Pipeline {
             .collect())
     }
 
-    /// Answers a batch of `/recommend` requests.
+    /// Answers a batch of `/recommend` requests: each user by their
+    /// experiment arm's version, every answer recorded in `feed` (its
+    /// request id; the mixer's session state).
     pub fn recommend_batch(
         &self,
         requests: &[RecommendRequest],
+        feed: &Feed,
     ) -> Result<Vec<std::result::Result<Recommendation, RequestError>>> {
-        let now = now_seconds();
-        let checked: Vec<std::result::Result<(u32, usize, u64), RequestError>> = requests
+        let Some(assignment) = &self.assignment else {
+            return self.recommend_arm(requests, feed, None);
+        };
+        let arm_of: Vec<usize> = requests
             .iter()
-            .map(|r| {
-                let k = r.k.unwrap_or(self.config.k);
-                if k == 0 || k > MAX_K {
+            .map(|r| assignment.arm_of(&r.user))
+            .collect();
+        let mut out: Vec<Option<std::result::Result<Recommendation, RequestError>>> =
+            vec![None; requests.len()];
+        for (a, arm) in self.arms.iter().enumerate() {
+            let mine: Vec<usize> = (0..requests.len()).filter(|&i| arm_of[i] == a).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let batch: Vec<RecommendRequest> = mine.iter().map(|&i| requests[i].clone()).collect();
+            let version = arm.variant.as_deref().unwrap_or(self);
+            let answers = version.recommend_arm(&batch, feed, Some(&arm.name))?;
+            for (i, answer) in mine.into_iter().zip(answers) {
+                out[i] = Some(answer);
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|a| a.expect("every request is in one arm"))
+            .collect())
+    }
+
+    /// Checks a `/recommend` request; its own candidates become a ranked list.
+    fn check_recommend(
+        &self,
+        r: &RecommendRequest,
+        now: u64,
+    ) -> std::result::Result<CheckedRecommend, RequestError> {
+        let k = r.k.unwrap_or(self.config.k);
+        if k == 0 || k > MAX_K {
+            return Err(RequestError::Invalid(format!(
+                "k = {k}: must be in 1..={MAX_K}"
+            )));
+        }
+        let user = self.catalog.user_row(&r.user);
+        let time = r.time.unwrap_or(now);
+        let own = match &r.candidates {
+            None if user.is_none() => return Err(RequestError::UnknownUser(r.user.clone())),
+            None => None,
+            Some(candidates) => {
+                if candidates.is_empty() || candidates.len() > 10 * MAX_K {
                     return Err(RequestError::Invalid(format!(
-                        "k = {k}: must be in 1..={MAX_K}"
+                        "candidates: {} given, must be 1..={}",
+                        candidates.len(),
+                        10 * MAX_K
                     )));
                 }
-                let user = self
-                    .catalog
-                    .user_row(&r.user)
-                    .ok_or_else(|| RequestError::UnknownUser(r.user.clone()))?;
-                Ok((user, k, r.time.unwrap_or(now)))
+                let mut list = Vec::with_capacity(candidates.len());
+                for (i, c) in candidates.iter().enumerate() {
+                    if !c.score.is_finite() {
+                        return Err(RequestError::Invalid(format!(
+                            "candidates[{i}].score = {}: must be a finite number",
+                            c.score
+                        )));
+                    }
+                    let row = self
+                        .catalog
+                        .item_row(&c.item)
+                        .ok_or_else(|| RequestError::UnknownItem(c.item.clone()))?;
+                    list.push((row, c.score));
+                }
+                list.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                Some(Ranked {
+                    user: user.unwrap_or(NO_USER),
+                    time,
+                    recalled: list.len(),
+                    rows: list.iter().map(|&(r, _)| r).collect(),
+                    scores: list.iter().map(|&(_, s)| s).collect(),
+                })
+            }
+        };
+        Ok(CheckedRecommend { user, k, time, own })
+    }
+
+    /// Answers requests with this version, as experiment arm `arm`.
+    fn recommend_arm(
+        &self,
+        requests: &[RecommendRequest],
+        feed: &Feed,
+        arm: Option<&str>,
+    ) -> Result<Vec<std::result::Result<Recommendation, RequestError>>> {
+        let now = now_seconds();
+        let now_ms = crate::feed::now_ms();
+        let checked: Vec<_> = requests
+            .iter()
+            .map(|r| self.check_recommend(r, now))
+            .collect();
+        // Requests without candidates of their own are recalled and ranked together.
+        let users: Vec<(u32, u64)> = checked
+            .iter()
+            .flatten()
+            .filter(|c| c.own.is_none())
+            .map(|c| (c.user.expect("checked: a known user"), c.time))
+            .collect();
+        let mut ranked = self.rank_at(&users)?.into_iter();
+        let mut answers = Vec::with_capacity(requests.len());
+        let mut servings = Vec::new();
+        for (request, checked) in requests.iter().zip(checked) {
+            let checked = match checked {
+                Ok(c) => c,
+                Err(e) => {
+                    answers.push(Err(e));
+                    continue;
+                }
+            };
+            let list = match checked.own {
+                Some(own) => own,
+                None => ranked.next().expect("one ranked list per request to rank"),
+            };
+            let (items, served) =
+                self.final_stage(&list, &request.user, checked.k, feed, now_ms)?;
+            servings.push(Serving {
+                user: request.user.clone(),
+                arm: arm.unwrap_or_default().to_owned(),
+                items: served,
+            });
+            answers.push(Ok(Recommendation {
+                items,
+                recalled: list.recalled,
+                ranked: list.rows.len(),
+                reranker: self.config.rerank.name().to_owned(),
+                request_id: String::new(),
+                session: String::new(),
+                arm: arm.map(str::to_owned),
+                mixer: self.mixer.as_ref().map(MixerStage::policy_name),
+            }));
+        }
+        let mut ids = feed.serve(servings, now_ms)?.into_iter();
+        for answer in answers.iter_mut().flatten() {
+            let id = ids.next().expect("one id per answer");
+            answer.request_id = id.request;
+            answer.session = id.session;
+        }
+        Ok(answers)
+    }
+
+    /// The last stage: the mixer (types from the user's session in
+    /// `feed`) or the re-ranker; the answer's items and what the feed
+    /// records of them.
+    fn final_stage(
+        &self,
+        list: &Ranked,
+        user: &str,
+        k: usize,
+        feed: &Feed,
+        now_ms: u64,
+    ) -> Result<(Vec<ScoredItem>, Vec<ServedItem>)> {
+        let picked: Vec<(u32, f32, Option<MixerView>)> = match &self.mixer {
+            Some(mixer) => mixer
+                .fill(
+                    &list.rows,
+                    &list.scores,
+                    &feed.session_slots(user, now_ms),
+                    k,
+                )?
+                .into_iter()
+                .map(|s| {
+                    (
+                        list.rows[s.index],
+                        list.scores[s.index],
+                        Some((s.content_type, s.pctr)),
+                    )
+                })
+                .collect(),
+            None => self
+                .rerank(list, &self.config.rerank, k)?
+                .into_iter()
+                .map(|(row, score)| (row, score, None))
+                .collect(),
+        };
+        let type_name = |t: &Option<MixerView>| {
+            t.as_ref()
+                .zip(self.mixer.as_ref())
+                .map(|((t, _), m)| m.type_name(*t).to_owned())
+        };
+        let items = picked
+            .iter()
+            .map(|(row, score, t)| ScoredItem {
+                item: self.catalog.item_id(*row).to_owned(),
+                score: *score,
+                content_type: type_name(t),
             })
             .collect();
-        let users: Vec<(u32, u64)> = checked.iter().flatten().map(|&(u, _, t)| (u, t)).collect();
-        let mut ranked = self.rank_at(&users)?.into_iter();
-        checked
+        let served = picked
             .into_iter()
-            .map(|request| {
-                let (_, k, _) = match request {
-                    Ok(ok) => ok,
-                    Err(e) => return Ok(Err(e)),
-                };
-                let ranked = ranked.next().expect("one ranked list per good request");
-                let items = self
-                    .rerank(&ranked, &self.config.rerank, k)?
-                    .into_iter()
-                    .map(|(row, score)| ScoredItem {
-                        item: self.catalog.item_id(row).to_owned(),
-                        score,
-                    })
-                    .collect();
-                Ok(Ok(Recommendation {
-                    items,
-                    recalled: ranked.recalled,
-                    ranked: ranked.rows.len(),
-                    reranker: self.config.rerank.name().to_owned(),
-                }))
+            .map(|(row, _, t)| ServedItem {
+                item: self.catalog.item_id(row).to_owned(),
+                content_type: type_name(&t),
+                mixer: t,
             })
-            .collect()
+            .collect();
+        Ok((items, served))
     }
 
     /// Answers a batch of `/score` requests with the fine ranker, all rows

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::metrics::Metrics;
+use crate::feed::Feed;
 use crate::pipeline::{
     EventRequest, Pipeline, RecommendRequest, Recommendation, RequestError, ScoreRequest,
 };
@@ -102,6 +103,7 @@ pub fn start(
     version: String,
     config: BatchingConfig,
     metrics: Arc<Metrics>,
+    feed: Arc<Feed>,
 ) -> BatcherHandle {
     let (sender, receiver) = sync_channel(config.queue.max(1));
     let versions = Arc::new(Mutex::new(VersionInfo {
@@ -115,6 +117,7 @@ pub fn start(
         versions: versions.clone(),
         config,
         metrics,
+        feed,
     };
     std::thread::Builder::new()
         .name("ember-scoring".into())
@@ -129,6 +132,8 @@ struct Worker {
     versions: Arc<Mutex<VersionInfo>>,
     config: BatchingConfig,
     metrics: Arc<Metrics>,
+    /// Sessions and served requests, kept across version swaps.
+    feed: Arc<Feed>,
 }
 
 impl Worker {
@@ -195,7 +200,11 @@ impl Worker {
         if !recommends.is_empty() {
             self.metrics.record_batch(recommends.len());
             let (requests, replies): (Vec<_>, Vec<_>) = recommends.drain(..).unzip();
-            answer(pipeline.recommend_batch(&requests), &version, replies);
+            answer(
+                pipeline.recommend_batch(&requests, &self.feed),
+                &version,
+                replies,
+            );
         }
         if !scores.is_empty() {
             self.metrics.record_batch(scores.len());

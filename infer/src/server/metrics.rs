@@ -21,9 +21,10 @@ pub enum Endpoint {
     Score = 1,
     Admin = 2,
     Events = 3,
+    Feedback = 4,
 }
 
-const ENDPOINTS: [&str; 4] = ["recommend", "score", "admin", "events"];
+const ENDPOINTS: [&str; 5] = ["recommend", "score", "admin", "events", "feedback"];
 
 #[derive(Default)]
 struct EndpointCounters {

@@ -2,9 +2,10 @@
 //!
 //! | endpoint | body | answer |
 //! |---|---|---|
-//! | `POST /recommend` | `{"user": 42, "k": 10}` | `{"items": [{"item", "score"}], "recalled", "ranked", "reranker", "version"}` |
+//! | `POST /recommend` | `{"user": 42, "k": 10}` (+ `"candidates"`) | `{"items": [{"item", "score", "content_type"}], "recalled", "ranked", "reranker", "request_id", "session", "arm", "version"}` |
 //! | `POST /score` | `{"user": 42, "items": [1, 50]}` | `{"scores": [..], "version"}` (fine ranker) |
 //! | `POST /events` | `{"events": [{"user", "item", "time", "label"}]}` | `{"observed", "version"}` (feature store counters) |
+//! | `POST /feedback` | `{"request_id", "events": [{"item", "event", "dwell"}]}` | `{"logged"}` (the event log, [`crate::feed`]) |
 //! | `GET /health` | | `{"status": "ok", "version", "previous", "swaps"}` |
 //! | `GET /metrics` | | Prometheus text |
 //! | `POST /admin/load` | `{"version": "v2"}` | loads `<versions dir>/v2.toml`, swaps it in |
@@ -38,12 +39,15 @@ use tokio::sync::oneshot;
 pub use batcher::{BatchingConfig, VersionInfo};
 pub use metrics::Metrics;
 
+use crate::feed::{Feed, FeedOptions};
 use crate::pipeline::Pipeline;
 
 /// Shared by every handler.
 pub struct AppState {
     pub batcher: batcher::BatcherHandle,
     pub metrics: Arc<Metrics>,
+    /// Sessions, served requests, the feedback log, per-arm counters.
+    pub feed: Arc<Feed>,
     /// Where `/admin/load` finds `<version>.toml`.
     pub versions_dir: PathBuf,
     /// `--set` overrides applied to every version loaded.
@@ -67,6 +71,8 @@ pub struct ServeOptions {
     /// `/admin/load` and `/admin/rollback` require `Authorization: Bearer
     /// <token>`. Without one the server refuses to listen beyond loopback.
     pub admin_token: Option<AdminToken>,
+    /// Sessions and the feedback log (`--feedback-log DIR`).
+    pub feed: FeedOptions,
 }
 
 /// The admin routes' bearer token; never printed.
@@ -96,12 +102,24 @@ impl AdminToken {
 
 /// The router over a loaded pipeline named `version`. With `options.watch`
 /// it also starts the watcher, so it must be called inside a tokio runtime.
-pub fn router(pipeline: Pipeline, version: String, options: &ServeOptions) -> Router {
+pub fn router(
+    pipeline: Pipeline,
+    version: String,
+    options: &ServeOptions,
+    feed: Arc<Feed>,
+) -> Router {
     let metrics = Arc::new(Metrics::default());
-    let batcher = batcher::start(pipeline, version.clone(), options.batching, metrics.clone());
+    let batcher = batcher::start(
+        pipeline,
+        version.clone(),
+        options.batching,
+        metrics.clone(),
+        feed.clone(),
+    );
     let state = Arc::new(AppState {
         batcher,
         metrics,
+        feed,
         versions_dir: options
             .pipeline
             .parent()
@@ -122,6 +140,7 @@ pub fn router(pipeline: Pipeline, version: String, options: &ServeOptions) -> Ro
         .route("/recommend", post(routes::recommend))
         .route("/score", post(routes::score))
         .route("/events", post(routes::events))
+        .route("/feedback", post(routes::feedback))
         .route("/health", get(routes::health))
         .route("/metrics", get(routes::metrics))
         .route("/admin/load", post(routes::load))
@@ -210,7 +229,12 @@ async fn start_version(
     {
         anyhow::bail!("the admin token must have at least 16 characters");
     }
-    let app = router(pipeline, version, &options);
+    // The feed's logs are replayed before the first request.
+    let feed_options = options.feed.clone();
+    let feed = tokio::task::spawn_blocking(move || Feed::open(feed_options))
+        .await
+        .context("opening the feed")??;
+    let app = router(pipeline, version, &options, Arc::new(feed));
     let listener = tokio::net::TcpListener::bind(options.addr)
         .await
         .with_context(|| format!("cannot listen on {}", options.addr))?;

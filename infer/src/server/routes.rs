@@ -20,6 +20,7 @@ use tokio::sync::oneshot;
 use super::AppState;
 use super::batcher::{Control, Job, Reply};
 use super::metrics::Endpoint;
+use crate::feed::feedback::{FeedbackError, FeedbackRequest};
 use crate::pipeline::{EventsRequest, Pipeline, RecommendRequest, RequestError, ScoreRequest};
 
 /// A status and a JSON body, turned into a response (and counted) last.
@@ -129,6 +130,38 @@ pub async fn events(State(state): State<Arc<AppState>>, body: Bytes) -> Response
     finish(&state, Endpoint::Events, start, answer)
 }
 
+/// `POST /feedback {"request_id", "events": [{"item", "event", "dwell"}]}`:
+/// validates the events against the request that showed the items, then
+/// appends them to the event log and syncs it before answering (off the
+/// async threads). 404 for an unknown request id, 409 for a duplicate,
+/// 422 for anything else wrong; a refused body logs nothing.
+pub async fn feedback(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let start = Instant::now();
+    let answer = async {
+        let request: FeedbackRequest = parse(&body)?;
+        let feed = state.feed.clone();
+        let outcome =
+            tokio::task::spawn_blocking(move || feed.feedback(&request, crate::feed::now_ms()))
+                .await
+                .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e))?
+                .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")))?;
+        match outcome {
+            Ok(n) => Ok(ok(json!({ "logged": n }))),
+            Err(e) => {
+                let status = match e {
+                    FeedbackError::UnknownRequest(_) => StatusCode::NOT_FOUND,
+                    FeedbackError::Duplicate(_) => StatusCode::CONFLICT,
+                    FeedbackError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                Err(error(status, e))
+            }
+        }
+    }
+    .await
+    .unwrap_or_else(|e| e);
+    finish(&state, Endpoint::Feedback, start, answer)
+}
+
 pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     let versions = state.batcher.versions();
     Json(json!({ "status": "ok", "version": versions.current, "previous": versions.previous, "swaps": versions.swaps }))
@@ -138,7 +171,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        state.metrics.render() + &state.feed.render_metrics(),
     )
         .into_response()
 }
@@ -261,7 +294,7 @@ pub async fn rollback(State(state): State<Arc<AppState>>, headers: HeaderMap) ->
 pub async fn not_found(_body: Bytes) -> Response {
     let answer = error(
         StatusCode::NOT_FOUND,
-        "no such endpoint (POST /recommend, /score, /events, /admin/load, /admin/rollback; GET /health, /metrics)",
+        "no such endpoint (POST /recommend, /score, /events, /feedback, /admin/load, /admin/rollback; GET /health, /metrics)",
     );
     (answer.status, Json(answer.body)).into_response()
 }
