@@ -224,7 +224,6 @@ enum Command {
     /// Evaluate a pipeline on the ml100k test users with each re-ranker:
     /// Recall@K, NDCG@K and diversity metrics, written as a markdown table.
     EvalServing(serving::EvalServingArgs),
-    /// Multi-task benchmarks with a report (markdown, JSON, SVG):
     /// Tune a ranking config: random search over config keys with successive
     /// halving (poor trials stopped after a few epochs), judged on
     /// validation; writes a leaderboard (markdown, JSON) and the best config,
@@ -247,6 +246,7 @@ enum Command {
         #[arg(long)]
         resume: bool,
     },
+    /// Multi-task benchmarks with a report (markdown, JSON, SVG):
     /// mmoe-synthetic (shared-bottom vs MMoE vs CGC over task correlation),
     /// esmm (CVR error over all impressions vs a clicked-only CVR model),
     /// ml100k-balance (fixed weights vs GradNorm vs PCGrad), or all.
