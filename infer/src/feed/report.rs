@@ -162,10 +162,13 @@ fn moments(x: &[f64]) -> (f64, f64) {
 fn ratio(c: &[f64], m: &[f64]) -> (f64, f64) {
     let n = c.len() as f64;
     let (sc, sm) = (c.iter().sum::<f64>(), m.iter().sum::<f64>());
-    if sm == 0.0 || c.len() < 2 {
+    if sm == 0.0 {
         return (0.0, 0.0);
     }
     let r = sc / sm;
+    if c.len() < 2 {
+        return (r, 0.0);
+    }
     let mbar = sm / n;
     let resid = c
         .iter()
