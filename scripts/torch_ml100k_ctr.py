@@ -139,6 +139,32 @@ class Fields(torch.nn.Module):
         return torch.stack(vecs, 1), torch.cat(terms, 1)
 
 
+def fit(model, n_train, batch_loss, valid_auc, batch=1024, patience=3, max_epochs=100):
+    """REFERENCE.md's training: Adam lr 1e-3 over shuffled batches of the
+    `n_train` training rows (`batch_loss(indices)`), early stopping on
+    `valid_auc()` with `patience`, the best epoch's weights restored.
+    Returns (best validation AUC, best epoch)."""
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    best, best_epoch, best_state, bad = -1.0, 0, None, 0
+    for epoch in range(1, max_epochs + 1):
+        model.train()
+        perm = torch.randperm(n_train)
+        for b in range(0, n_train, batch):
+            opt.zero_grad()
+            batch_loss(perm[b:b + batch]).backward()
+            opt.step()
+        v = valid_auc()
+        if v > best:
+            best, best_epoch, bad = v, epoch, 0
+            best_state = {k: t.clone() for k, t in model.state_dict().items()}
+        else:
+            bad += 1
+            if bad >= patience:
+                break
+    model.load_state_dict(best_state)
+    return best, best_epoch
+
+
 def mlp(d_in, hidden=(400, 400, 400), out=1):
     layers, d = [], d_in
     for h in hidden:
@@ -320,7 +346,6 @@ def main():
     y = torch.tensor(labels)
     fields = Fields([len(v) + 1 for v in vocabs], len(gv) + 1, num.shape[1], 10)
     model = MODELS[a.model](fields, 10)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = torch.nn.BCEWithLogitsLoss()
 
     def predict(lo, hi):
@@ -328,24 +353,12 @@ def main():
         with torch.no_grad():
             return model(cat[lo:hi], gids[lo:hi], glen[lo:hi], num[lo:hi])
 
-    best, best_epoch, best_state, bad = -1.0, 0, None, 0
-    for epoch in range(1, 101):
-        model.train()
-        perm = torch.randperm(cut1)
-        for b in range(0, cut1, 1024):
-            idx = perm[b:b + 1024]
-            opt.zero_grad()
-            loss_fn(model(cat[idx], gids[idx], glen[idx], num[idx]), y[idx]).backward()
-            opt.step()
-        v = auc(predict(cut1, cut2).tolist(), labels[cut1:cut2])
-        if v > best:
-            best, best_epoch, bad = v, epoch, 0
-            best_state = {k: t.clone() for k, t in model.state_dict().items()}
-        else:
-            bad += 1
-            if bad >= 3:
-                break
-    model.load_state_dict(best_state)
+    best, best_epoch = fit(
+        model,
+        cut1,
+        lambda idx: loss_fn(model(cat[idx], gids[idx], glen[idx], num[idx]), y[idx]),
+        lambda: auc(predict(cut1, cut2).tolist(), labels[cut1:cut2]),
+    )
     logits = predict(cut2, n)
     test_auc = auc(logits.tolist(), labels[cut2:])
     logloss = loss_fn(logits, y[cut2:]).item()

@@ -4,7 +4,8 @@
 # 300,000 impressions, one file per split in time order), the schema
 # `ember schema infer` writes minus `p_true` (the generator's probability:
 # the answer), DeepFM at every default; then 20 trials of the default space,
-# and the untuned and tuned configs over seeds 1-3, interleaved. Also prints
+# and the untuned and tuned configs over seeds 1-3, interleaved with the fair
+# peer (REFERENCE.md's untuned PyTorch DeepFM). Also prints
 # the test AUC of p_true itself, the best any model can reach.
 # Usage: scripts/tune_unseen_csv.sh [RUNS]   (default: runs)
 set -euo pipefail
@@ -40,6 +41,8 @@ schema = "$data/schema.toml"
 kind = "deepfm"
 TOML
 "$bin" tune --config "$data/deepfm.toml" --trials 20 --seed 42 --device cpu --out "$runs/tune/unseen-csv"
+# Interleaved per seed: ember untuned, ember tuned, and the fair peer
+# (REFERENCE.md's untuned PyTorch DeepFM, scripts/torch_csv_deepfm.py).
 for seed in 1 2 3; do
   for which in default tuned; do
     config="$data/deepfm.toml"
@@ -47,6 +50,8 @@ for seed in 1 2 3; do
     "$bin" train --config "$config" --device cpu --set "train.seed=$seed" \
       --set "name=\"unseen-$which-s$seed\"" --set "output_dir=\"$runs\"" 2> /dev/null | tail -n 1
   done
+  python3 "$(dirname "$0")/torch_csv_deepfm.py" "$data"/part-0000{0,1,2}.csv --label click \
+    --fields user,item,segment,category,device --seed "$seed" 2> /dev/null
 done
 python3 - "$data/part-00002.csv" <<'PY'
 import csv, sys
