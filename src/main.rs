@@ -12,6 +12,7 @@ mod malloc_tuning;
 mod mixer;
 mod online;
 mod retrieval;
+mod rows;
 mod schema;
 mod serving;
 mod soak;
@@ -148,6 +149,17 @@ enum Command {
         out: PathBuf,
         #[arg(long, default_value = "auto")]
         device: DeviceChoice,
+    },
+    /// Write the encoded rows a run config trains, validates and tests on
+    /// (after sampling and vocabularies) as `train.csv`, `valid.csv`,
+    /// `test.csv` and `layout.json` in DIR, so another framework can be
+    /// scored and timed on exactly the same rows.
+    Rows {
+        #[command(flatten)]
+        run: config_args::ConfigArgs,
+        /// The directory to write (created if missing).
+        #[arg(long)]
+        out: PathBuf,
     },
     /// List the built-in datasets, or describe one.
     Datasets {
@@ -433,6 +445,7 @@ fn run(cli: Cli) -> Result<()> {
             out,
             device,
         } => retrieval::candidates(&model, top, &out, device),
+        Command::Rows { run, out } => rows::write(&run, &out),
         Command::Datasets { name, root } => {
             let builtins = ember_datasets::registry::list_builtin();
             match name {

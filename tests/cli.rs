@@ -208,3 +208,40 @@ fn schema_infer_names_the_file_and_line_of_bad_input() {
         );
     }
 }
+
+#[test]
+fn rows_writes_the_encoded_splits_a_config_trains_on() {
+    let Some(root) = shared_data_dir() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = ember()
+        .args(["rows", "--config", "configs/frappe-ctr/lr.toml", "--out"])
+        .arg(dir.path())
+        .arg("--set")
+        .arg(format!("data.root=\"{}\"", root.display()))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    let layout: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("layout.json")).unwrap()).unwrap();
+    let first_field = layout["categorical"][0][0].as_str().unwrap().to_owned();
+    for split in ["train", "valid", "test"] {
+        let text = std::fs::read_to_string(dir.path().join(format!("{split}.csv"))).unwrap();
+        let mut lines = text.lines();
+        let header = lines.next().unwrap();
+        assert!(header.starts_with(&format!("{first_field},")), "{header}");
+        let rows = lines.count();
+        assert!(rows > 0);
+        assert!(
+            said.contains(&format!("{split}.csv: {rows} rows")),
+            "{split}: {rows} rows, but it said:\n{said}"
+        );
+    }
+}

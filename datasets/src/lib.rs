@@ -5,6 +5,7 @@
 //! tables into [`EncodedData`], which the models crate batches into tensors.
 
 pub mod encoded;
+pub mod encoded_csv;
 pub mod error;
 pub mod event_labels;
 pub mod fit_stats;

@@ -4,11 +4,14 @@
 //! `u_j = MLP([e_j ; e_t ; e_j − e_t ; e_j ⊙ e_t])`,
 //! `a_j = softmax_{j: M_j = 1}(u_j)`,  `pool = Σ_j a_j e_j`,
 //!
-//! so the user's vector depends on what is being scored. The paper leaves
-//! the weights unnormalised; here they are a softmax over the real
-//! entries (padding gets a −1e9 logit, an empty history pools to zeros),
-//! which keeps the pooled vector on the embeddings' scale whatever the
-//! history's length.
+//! so the user's vector depends on what is being scored. By default the
+//! weights are a softmax over the real entries (padding gets a −1e9 logit,
+//! an empty history pools to zeros), which keeps the pooled vector on the
+//! embeddings' scale whatever the history's length. With `softmax =
+//! false` they are the paper's: the raw scores `a_j = u_j M_j`, so the
+//! pooled vector's size also says how much of the history matched the
+//! candidate (§4.3: "the normalisation is relaxed to reserve the intensity
+//! of user interests").
 
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
@@ -21,11 +24,16 @@ pub struct TargetAttentionConfig {
     /// The activation unit's hidden widths.
     #[config(default = "vec![36]")]
     pub hidden: Vec<usize>,
+    /// Softmax over the real entries (true) or the paper's raw scores.
+    #[config(default = true)]
+    pub softmax: bool,
 }
 
 #[derive(Module, Debug)]
 pub struct TargetAttention {
     pub unit: Mlp,
+    #[module(skip)]
+    pub softmax: bool,
 }
 
 impl TargetAttentionConfig {
@@ -34,6 +42,7 @@ impl TargetAttentionConfig {
             unit: MlpConfig::new(4 * self.dim, self.hidden.clone())
                 .with_d_output(Some(1))
                 .init(device),
+            softmax: self.softmax,
         }
     }
 }
@@ -57,6 +66,9 @@ impl TargetAttention {
             .unit
             .forward(input.reshape([b * l, 4 * d]))
             .reshape([b, l]);
+        if !self.softmax {
+            return logits * mask;
+        }
         let masked = logits + (mask.clone() - 1.0) * 1e9;
         softmax(masked, 1) * mask.max_dim(1)
     }
@@ -120,6 +132,48 @@ mod tests {
                     .map(|j| a[row * l + j] * ev[(row * l + j) * d + k])
                     .sum();
                 assert!((pooled[row * d + k] - want).abs() < 1e-5);
+            }
+        }
+    }
+
+    #[test]
+    fn raw_weights_are_the_units_scores_on_real_entries_and_zero_on_padding() {
+        let device = Device::flex();
+        let (b, l, d) = (2, 3, 2);
+        let att = TargetAttentionConfig::new(d)
+            .with_softmax(false)
+            .init(&device);
+        let ev: Vec<f32> = (0..b * l * d).map(|i| (i as f32 * 0.37).sin()).collect();
+        let tv: Vec<f32> = (0..b * d).map(|i| (i as f32 * 0.71).cos()).collect();
+        let m = vec![1.0f32, 1.0, 0.0, 1.0, 0.0, 0.0];
+        let a = att
+            .weights(
+                Tensor::from_data(TensorData::new(ev.clone(), [b, l, d]), &device),
+                Tensor::from_data(TensorData::new(m.clone(), [b, l]), &device),
+                Tensor::from_data(TensorData::new(tv.clone(), [b, d]), &device),
+            )
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        for row in 0..b {
+            for j in 0..l {
+                let e = &ev[(row * l + j) * d..(row * l + j + 1) * d];
+                let t = &tv[row * d..(row + 1) * d];
+                let mut input: Vec<f32> = e.to_vec();
+                input.extend(t);
+                input.extend(e.iter().zip(t).map(|(x, y)| x - y));
+                input.extend(e.iter().zip(t).map(|(x, y)| x * y));
+                let u = att
+                    .unit
+                    .forward(Tensor::from_data(
+                        TensorData::new(input, [1, 4 * d]),
+                        &device,
+                    ))
+                    .into_data()
+                    .try_to_vec::<f32>()
+                    .unwrap()[0];
+                let want = u * m[row * l + j];
+                assert!((a[row * l + j] - want).abs() < 1e-5, "{row},{j}");
             }
         }
     }

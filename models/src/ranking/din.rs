@@ -60,6 +60,7 @@ impl Din {
             features,
             attention: TargetAttentionConfig::new(config.embedding_dim)
                 .with_hidden(config.din_attention_hidden.clone())
+                .with_softmax(config.din_softmax)
                 .init(device),
             deep: config
                 .tower(layout.num_fields() * config.embedding_dim)

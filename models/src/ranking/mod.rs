@@ -146,6 +146,9 @@ pub struct RankingConfig {
     pub din_target: String,
     /// DIN: the hidden widths of the attention unit.
     pub din_attention_hidden: Vec<usize>,
+    /// DIN: softmax the attention weights over the real entries (true), or
+    /// keep the unit's raw scores, the paper's choice (false).
+    pub din_softmax: bool,
 }
 
 impl Default for RankingConfig {
@@ -168,6 +171,7 @@ impl Default for RankingConfig {
             sequence_pooling: BTreeMap::new(),
             din_target: "item_id".to_owned(),
             din_attention_hidden: vec![36],
+            din_softmax: true,
         }
     }
 }

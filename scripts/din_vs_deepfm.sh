@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# DIN against DeepFM on ml100k-implicit, ember beside its fair peer
+# (scripts/torch_implicit_din.py: both models in PyTorch on exactly ember's
+# rows, written by `ember rows`), interleaved per seed in one sitting:
+# ember DeepFM, PyTorch DeepFM, ember DIN (softmax weights), with DIN_RAW=1
+# ember DIN with the paper's raw weights (`model.din_softmax=false`), then
+# PyTorch DIN. Run logs and summaries go to OUT.
+# Usage: [DIN_RAW=1] scripts/din_vs_deepfm.sh OUT SEED... (e.g. OUT 42 1)
+set -euo pipefail
+out=$1; shift
+bin=${EMBER_BIN:-target/debug/ember}
+mkdir -p "$out"
+"$bin" rows --config configs/ml100k-implicit/deepfm.toml --out "$out/rows" >&2
+for seed in "$@"; do
+  run_ember() { # name config overrides...
+    local name=$1 cfg=$2; shift 2
+    "$bin" train --config "$cfg" --device cpu --set train.seed="$seed" \
+      --set output_dir="\"$out/runs/$name-s$seed\"" "$@" \
+      --summary "$out/$name-s$seed.json" > "$out/$name-s$seed.log" 2>&1
+    jq -c --arg n "$name" --arg s "$seed" \
+      '{run: $n, seed: $s, test_auc: .test.auc, test_gauc: .test.gauc, logloss: .test.logloss, valid_auc: .valid.auc, best_epoch, seconds: .train_seconds}' \
+      "$out/$name-s$seed.json" | tee -a "$out/results.jsonl"
+  }
+  run_torch() { # model
+    python3 scripts/torch_implicit_din.py "$out/rows" --model "$1" --seed "$seed" 2>/dev/null \
+      | tee -a "$out/torch.log"
+  }
+  run_ember deepfm configs/ml100k-implicit/deepfm.toml
+  run_torch deepfm
+  run_ember din configs/ml100k-implicit/din.toml
+  if [ "${DIN_RAW:-0}" = 1 ]; then
+    run_ember din-raw configs/ml100k-implicit/din.toml --set model.din_softmax=false
+  fi
+  run_torch din
+done
