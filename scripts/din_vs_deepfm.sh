@@ -4,13 +4,23 @@
 # rows, written by `ember rows`), interleaved per seed in one sitting:
 # ember DeepFM, PyTorch DeepFM, ember DIN (softmax weights), with DIN_RAW=1
 # ember DIN with the paper's raw weights (`model.din_softmax=false`), then
-# PyTorch DIN. Run logs and summaries go to OUT.
-# Usage: [DIN_RAW=1] scripts/din_vs_deepfm.sh OUT SEED... (e.g. OUT 42 1)
+# PyTorch DIN, built as the preset builds it (its din_interest_product,
+# din_keep_mean and din_first_order keys become the peer's flags). Run logs and summaries go
+# to OUT.
+# Usage: [DIN_RAW=1] [PEER=0] scripts/din_vs_deepfm.sh OUT SEED... (e.g. OUT 42 1)
+# PEER=0 leaves the PyTorch runs out (ember's two models alone).
 set -euo pipefail
 out=$1; shift
 bin=${EMBER_BIN:-target/debug/ember}
 mkdir -p "$out"
-"$bin" rows --config configs/ml100k-implicit/deepfm.toml --out "$out/rows" >&2
+din_flags=()
+preset_key() { grep -Eq "^$1 *= *true" configs/ml100k-implicit/din.toml; }
+if preset_key din_interest_product; then din_flags+=(--interest-product); fi
+if preset_key din_keep_mean; then din_flags+=(--keep-mean); fi
+if preset_key din_first_order; then din_flags+=(--first-order); fi
+if [ "${PEER:-1}" != 0 ]; then
+  "$bin" rows --config configs/ml100k-implicit/deepfm.toml --out "$out/rows" >&2
+fi
 for seed in "$@"; do
   run_ember() { # name config overrides...
     local name=$1 cfg=$2; shift 2
@@ -21,8 +31,9 @@ for seed in "$@"; do
       '{run: $n, seed: $s, test_auc: .test.auc, test_gauc: .test.gauc, logloss: .test.logloss, valid_auc: .valid.auc, best_epoch, seconds: .train_seconds}' \
       "$out/$name-s$seed.json" | tee -a "$out/results.jsonl"
   }
-  run_torch() { # model
-    python3 scripts/torch_implicit_din.py "$out/rows" --model "$1" --seed "$seed" 2>/dev/null \
+  run_torch() { # model flags...
+    if [ "${PEER:-1}" = 0 ]; then return; fi
+    python3 scripts/torch_implicit_din.py "$out/rows" --model "$@" --seed "$seed" 2>/dev/null \
       | tee -a "$out/torch.log"
   }
   run_ember deepfm configs/ml100k-implicit/deepfm.toml
@@ -31,5 +42,5 @@ for seed in "$@"; do
   if [ "${DIN_RAW:-0}" = 1 ]; then
     run_ember din-raw configs/ml100k-implicit/din.toml --set model.din_softmax=false
   fi
-  run_torch din
+  run_torch din "${din_flags[@]}"
 done

@@ -12,7 +12,12 @@ DeepFM: bias + first-order terms + FM over the field vectors + the tower,
 sequences (genres, history) mean-pooled. DIN: the candidate item attends
 over the history (activation unit MLP([e_j; e_t; e_j - e_t; e_j * e_t]) with
 36 hidden units, softmax over the real entries, an empty history pools to
-zeros), every field vector into the tower, no FM part (Zhou et al. 2018).
+zeros), every field vector into the tower, no FM part (Zhou et al. 2018);
+--interest-product, --keep-mean and --first-order add ember's
+`din_interest_product` (the tower also reads e_t * v_U(t)), `din_keep_mean`
+(and the history's mean m, with the product also e_t * m) and
+`din_first_order` (bias + the first-order terms added to the logit), as
+models/src/ranking/din.rs builds them.
 
 Prints one line: test AUC, gAUC, logloss, valid AUC, best epoch, seconds
 (including reading the CSVs). torch only (no numpy), 2 threads.
@@ -113,23 +118,34 @@ class DeepFM(torch.nn.Module):
 
 
 class Din(torch.nn.Module):
-    def __init__(s, layout, dim, hidden, target="item_id", sequence="history"):
+    def __init__(s, layout, dim, hidden, target="item_id", sequence="history",
+                 interest_product=False, keep_mean=False, first_order=False):
         super().__init__()
         s.f = Fields(layout, dim, attended=(sequence,))
         s.target = [n for n, _ in layout["categorical"]].index(target)
         s.unit = mlp(4 * dim, (36,))
-        s.mlp = mlp(s.f.count * dim, hidden)
+        s.interest_product, s.keep_mean = interest_product, keep_mean
+        pooled = 1 + int(keep_mean)
+        s.mlp = mlp((s.f.count + pooled - 1 + pooled * int(interest_product)) * dim, hidden)
+        s.bias = torch.nn.Parameter(torch.zeros(1)) if first_order else None
 
     def forward(s, cat, seqs):
-        v, _, raw = s.f(cat, seqs)
+        v, terms, raw = s.f(cat, seqs)
         t = v[:, s.target]
         slots = list(v.unbind(1))
         for slot, (e, mask) in raw.items():
             te = t.unsqueeze(1).expand_as(e)
             u = s.unit(torch.cat([e, te, e - te, e * te], 2)).squeeze(2)
             a = torch.softmax(u + (mask - 1) * 1e9, 1) * mask.max(1, keepdim=True).values
-            slots[slot] = (a.unsqueeze(2) * e).sum(1)
-        return s.mlp(torch.stack(slots, 1).flatten(1)).squeeze(1)
+            pooled = [(a.unsqueeze(2) * e).sum(1)]
+            if s.keep_mean:
+                pooled.append((e * mask.unsqueeze(2)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1))
+            slots[slot] = pooled[0]
+            slots += pooled[1:]
+            if s.interest_product:
+                slots += [p * t for p in pooled]
+        y = s.mlp(torch.stack(slots, 1).flatten(1)).squeeze(1)
+        return y if s.bias is None else s.bias + terms.sum(1) + y
 
 
 def safetensors(path):
@@ -182,6 +198,9 @@ def main():
     p.add_argument("--dim", type=int, default=16)
     p.add_argument("--hidden", default="200,200,200")
     p.add_argument("--patience", type=int, default=2)
+    p.add_argument("--interest-product", action="store_true", help="DIN: the tower also reads e_t * v_U(t)")
+    p.add_argument("--keep-mean", action="store_true", help="DIN: the history's mean beside the attended interest")
+    p.add_argument("--first-order", action="store_true", help="DIN: add bias + first-order terms")
     p.add_argument("--ember-artifact", help="score with an ember DIN artifact's weights instead of training")
     a = p.parse_args()
     torch.set_num_threads(2)
@@ -191,7 +210,11 @@ def main():
         layout = json.load(f)
     train, valid, test = (read(os.path.join(a.rows, n + ".csv"), layout) for n in ("train", "valid", "test"))
     hidden = tuple(int(h) for h in a.hidden.split(","))
-    model = (Din if a.model == "din" else DeepFM)(layout, a.dim, hidden)
+    if a.model == "din":
+        model = Din(layout, a.dim, hidden, interest_product=a.interest_product,
+                    keep_mean=a.keep_mean, first_order=a.first_order)
+    else:
+        model = DeepFM(layout, a.dim, hidden)
     loss_fn = torch.nn.BCEWithLogitsLoss()
 
     def predict(split):
@@ -204,6 +227,8 @@ def main():
     if a.ember_artifact:
         if a.model != "din":
             p.error("--ember-artifact scores a DIN artifact: use --model din")
+        if a.interest_product or a.keep_mean or a.first_order:
+            p.error("--ember-artifact loads the plain DIN only")
         load_ember_din(model, os.path.join(a.ember_artifact, "model.safetensors"))
         for name, split in (("valid", valid), ("test", test)):
             scores, labels = predict(split).tolist(), split[2].tolist()

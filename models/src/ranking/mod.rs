@@ -149,6 +149,17 @@ pub struct RankingConfig {
     /// DIN: softmax the attention weights over the real entries (true), or
     /// keep the unit's raw scores, the paper's choice (false).
     pub din_softmax: bool,
+    /// DIN: also feed the tower `e_t ⊙ v_U(t)`, the candidate times the
+    /// interest it attended (the input of Alibaba's DIN baseline in the
+    /// DIEN repository), so the tower sees their match directly.
+    pub din_interest_product: bool,
+    /// DIN: the attended sequences also enter mean-pooled, beside their
+    /// attended interest (that baseline reads both).
+    pub din_keep_mean: bool,
+    /// DIN: add the first-order term `w_0 + Σ_i w_i` to the tower's logit
+    /// (the official DIN code adds the candidate's bias `b_t`; this is it
+    /// for every field, as Wide&Deep's wide part).
+    pub din_first_order: bool,
 }
 
 impl Default for RankingConfig {
@@ -172,6 +183,9 @@ impl Default for RankingConfig {
             din_target: "item_id".to_owned(),
             din_attention_hidden: vec![36],
             din_softmax: true,
+            din_interest_product: false,
+            din_keep_mean: false,
+            din_first_order: false,
         }
     }
 }
