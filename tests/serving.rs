@@ -548,9 +548,10 @@ fn every_serving_preset_parses_as_a_pipeline() {
 }
 
 /// The serving encoder gives a test user's held-out (user, item) pair the
-/// ids training gave that test row, history field included: the catalog's
-/// histories and ml100k-implicit's are the same train items, most recent
-/// first.
+/// ids training gave that test row, and the history field a validation
+/// row of that user has: the catalog's histories are the train items, most
+/// recent first, while a test row's also begins with the user's
+/// validation positive (datasets/src/implicit.rs).
 #[test]
 fn the_catalog_encodes_test_rows_as_training_did() {
     let Some(root) = shared_data_dir() else {
@@ -566,7 +567,29 @@ fn the_catalog_encodes_test_rows_as_training_did() {
         ..Default::default()
     };
     let prepared = source.load().unwrap();
-    let (pre, want) = (prepared.preprocessor.unwrap(), prepared.test);
+    let (pre, valid, test_rows) = (
+        prepared.preprocessor.unwrap(),
+        prepared.valid,
+        prepared.test,
+    );
+    // The rows the catalog should give: the test rows with each history
+    // replaced by the validation row's of the same user (`user_id` is the
+    // first categorical field; one validation row per user here).
+    let user = |d: &ember_datasets::EncodedData, r: usize| d.categorical[r * d.num_categorical];
+    let valid_row: std::collections::HashMap<u32, usize> =
+        (0..valid.num_rows).map(|r| (user(&valid, r), r)).collect();
+    let h = test_rows
+        .sequences
+        .iter()
+        .position(|s| s.max_len == 20)
+        .unwrap();
+    let mut want = test_rows.clone();
+    for r in 0..want.num_rows {
+        let v = valid_row[&user(&test_rows, r)];
+        let (from, to) = (&valid.sequences[h], &mut want.sequences[h]);
+        to.ids[r * 20..(r + 1) * 20].copy_from_slice(&from.ids[v * 20..(v + 1) * 20]);
+        to.lengths[r] = from.lengths[v];
+    }
 
     let catalog = ember_infer::features::Catalog::load(
         &Ml100kRetrieval {
@@ -602,6 +625,16 @@ fn the_catalog_encodes_test_rows_as_training_did() {
     assert!(
         with_history > 900,
         "{with_history} of 943 rows have a history"
+    );
+    // A test row's history starts with the validation item, which the
+    // catalog's does not hold.
+    let newest = |s: &ember_datasets::EncodedSequence, r: usize| s.ids[r * 20];
+    let differ = (0..got.num_rows)
+        .filter(|&r| newest(&test_rows.sequences[h], r) != newest(history, r))
+        .count();
+    assert!(
+        differ > 900,
+        "{differ} of 943 test histories start elsewhere"
     );
 }
 

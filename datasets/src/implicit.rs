@@ -27,10 +27,12 @@
 //! The fields are `user_id`, `item_id`, the user table's, the item table's
 //! and, unless `history_len` is 0, `history`: the user's most recent
 //! earlier train positives (most recent first, a mean-pooled sequence),
-//! the behaviour feature every production ranker has. A train row sees only
-//! the positives before it (ties in time broken by item, as the split
-//! breaks them); validation, test, `ember predict` and the serving catalog
-//! see the last `history_len` train positives.
+//! the behaviour feature every production ranker has. A row sees only the
+//! positives before it (ties in time broken by item, as the split breaks
+//! them): a train row the train positives before it, a validation row the
+//! last `history_len` train positives, a test row those followed by the
+//! user's validation positive(s), which precede it. `ember predict` and
+//! the serving catalog see the last `history_len` train positives.
 
 use std::collections::HashSet;
 
@@ -149,6 +151,7 @@ pub fn implicit_tables(
 
     let schema = implicit_schema(dataset, sampling.history_len, &[label]);
     let mut history = Vec::new();
+    let mut before_test = Vec::new();
     let mut drawn: Vec<u32> = Vec::new();
     // Each split draws from its own seeded stream, so the evaluation
     // negatives are the same items whatever the training draw is.
@@ -158,11 +161,13 @@ pub fn implicit_tables(
         let mut out = PairRows::new(dataset, &schema);
         for &e in events {
             let user = log.events.user[e];
-            dataset.history_cell(
-                split.history_before(user, e),
-                sampling.history_len,
-                &mut history,
-            );
+            let before = if split_id == 2 {
+                split.history_at_test(user, &mut before_test);
+                &before_test[..]
+            } else {
+                split.history_before(user, e)
+            };
+            dataset.history_cell(before, sampling.history_len, &mut history);
             let item = log.events.item[e];
             out.push(
                 Some(user),
@@ -219,8 +224,7 @@ pub fn implicit_tables(
 }
 
 /// Rows to score for (user id, item id) pairs, each with the `history` a
-/// validation or test row gets: the user's last `history_len` train
-/// positives. A user or item the log does not know keeps its id (out of
+/// validation row gets: the user's last `history_len` train positives. A user or item the log does not know keeps its id (out of
 /// vocabulary unless training saw it) and gets empty side features.
 pub fn implicit_rows_for(
     dataset: &LogDataset,
@@ -403,8 +407,10 @@ mod tests {
         let mut user1: Vec<&str> = items[1..3].iter().map(String::as_str).collect();
         user1.sort_unstable();
         assert_eq!(user1, ["5", "6"]);
-        // History: what the user rated before, most recent first (train),
-        // the last train items (valid and test).
+        // History: what the user rated before, most recent first: for a
+        // train row the train items before it, for a validation row the
+        // last train items, for a test row the validation item (3) and
+        // then the last train items.
         let lists = |t: &RawTable| -> Vec<usize> {
             let RawColumn::TokenLists { offsets, .. } = &t.columns[7] else {
                 panic!("history is a sequence");
@@ -422,7 +428,7 @@ mod tests {
         let [_, valid2, test2] = read_ml100k_implicit(dir.path(), other).unwrap();
         assert_eq!((&valid2, &test2), (&valid, &test));
         // Scoring a file: each pair gets its user's train history, as a
-        // test row does.
+        // validation row does.
         let pairs = [
             ("1".to_owned(), "5".to_owned()),
             ("2".to_owned(), "1".to_owned()),
@@ -436,7 +442,12 @@ mod tests {
             };
             tokens[offsets[row]..offsets[row + 1]].to_vec()
         };
-        assert_eq!(history_tokens(&scored, 0), history_tokens(&test, 0));
+        let item_hashes = |ids: &[&str]| -> Vec<u64> {
+            ids.iter().map(|id| token_hash(7, id.as_bytes())).collect()
+        };
+        assert_eq!(history_tokens(&valid, 0), item_hashes(&["2", "1"]));
+        assert_eq!(history_tokens(&test, 0), item_hashes(&["3", "2"]));
+        assert_eq!(history_tokens(&scored, 0), history_tokens(&valid, 0));
         assert!(
             read_ml100k_implicit(
                 dir.path(),

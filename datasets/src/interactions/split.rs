@@ -38,6 +38,8 @@ pub struct LogSplit {
     pub histories: Vec<Vec<u32>>,
     /// Each train event's position in its user's history.
     place: HashMap<usize, usize>,
+    /// Per user row: their validation items, oldest first.
+    pub validated: Vec<Vec<u32>>,
     /// Validation and test events dropped for a user without train positives.
     pub cold_user_events: u64,
 }
@@ -118,6 +120,10 @@ impl LogSplit {
         split.test.retain(known);
         split.histories = histories;
         split.cold_user_events = (before - split.valid.len() - split.test.len()) as u64;
+        split.validated = vec![Vec::new(); log.users.len()];
+        for (u, rows) in by_user_in_time_order(&split.valid, &ev.user, &ev.time, &ev.item) {
+            split.validated[u as usize] = rows.iter().map(|&r| ev.item[r]).collect();
+        }
         if split.cold_user_events > 0 {
             tracing::info!(
                 log = %log.name,
@@ -129,10 +135,23 @@ impl LogSplit {
     }
 
     /// What `user` had done before train event `e`: their whole train
-    /// history for an event outside the train split.
+    /// history for an event outside the train split (a validation event's
+    /// history; a test event's is [`LogSplit::history_at_test`]).
     pub fn history_before(&self, user: u32, e: usize) -> &[u32] {
         let all = &self.histories[user as usize];
         self.place.get(&e).map_or(all, |&p| &all[..p])
+    }
+
+    /// What `user` had done before their test events, oldest first, into
+    /// `out`: their train history, then their validation positives (in
+    /// either split every validation event comes before every test event).
+    /// A test row that left the validation positive out would ask a
+    /// sequence model for the item after next: the user's latest event is
+    /// known by the time of the test event, as it would be when serving.
+    pub fn history_at_test(&self, user: u32, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend_from_slice(&self.histories[user as usize]);
+        out.extend_from_slice(&self.validated[user as usize]);
     }
 
     /// Whether `user` has train positives.
