@@ -19,6 +19,12 @@ if preset_key din_interest_product; then din_flags+=(--interest-product); fi
 if preset_key din_keep_mean; then din_flags+=(--keep-mean); fi
 if preset_key din_first_order; then din_flags+=(--first-order); fi
 if [ "${PEER:-1}" != 0 ]; then
+  # Fail before the first run, not after it: a sitting without its peer
+  # is not the comparison this script exists for.
+  if ! python3 -c "import torch" 2>/dev/null; then
+    echo "the PyTorch peer needs torch (pip install torch), or run with PEER=0" >&2
+    exit 2
+  fi
   "$bin" rows --config configs/ml100k-implicit/deepfm.toml --out "$out/rows" >&2
 fi
 for seed in "$@"; do
@@ -33,7 +39,7 @@ for seed in "$@"; do
   }
   run_torch() { # model flags...
     if [ "${PEER:-1}" = 0 ]; then return; fi
-    python3 scripts/torch_implicit_din.py "$out/rows" --model "$@" --seed "$seed" 2>/dev/null \
+    python3 scripts/torch_implicit_din.py "$out/rows" --model "$@" --seed "$seed" 2>>"$out/torch.err" \
       | tee -a "$out/torch.log"
   }
   run_ember deepfm configs/ml100k-implicit/deepfm.toml
