@@ -5,7 +5,7 @@
 # ember DeepFM, PyTorch DeepFM, ember DIN (softmax weights), with DIN_RAW=1
 # ember DIN with the paper's raw weights (`model.din_softmax=false`), then
 # PyTorch DIN, built as the preset builds it (its din_interest_product,
-# din_keep_mean and din_first_order keys become the peer's flags). Run logs and summaries go
+# din_keep_mean, din_first_order and din_fm keys become the peer's flags). Run logs and summaries go
 # to OUT.
 # Usage: [DIN_RAW=1] [PEER=0] scripts/din_vs_deepfm.sh OUT SEED... (e.g. OUT 42 1)
 # PEER=0 leaves the PyTorch runs out (ember's two models alone).
@@ -18,6 +18,7 @@ preset_key() { grep -Eq "^$1 *= *true" configs/ml100k-implicit/din.toml; }
 if preset_key din_interest_product; then din_flags+=(--interest-product); fi
 if preset_key din_keep_mean; then din_flags+=(--keep-mean); fi
 if preset_key din_first_order; then din_flags+=(--first-order); fi
+if preset_key din_fm; then din_flags+=(--fm); fi
 if [ "${PEER:-1}" != 0 ]; then
   # Fail before the first run, not after it: a sitting without its peer
   # is not the comparison this script exists for.

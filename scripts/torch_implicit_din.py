@@ -16,8 +16,9 @@ zeros), every field vector into the tower, no FM part (Zhou et al. 2018);
 --interest-product, --keep-mean and --first-order add ember's
 `din_interest_product` (the tower also reads e_t * v_U(t)), `din_keep_mean`
 (and the history's mean m, with the product also e_t * m) and
-`din_first_order` (bias + the first-order terms added to the logit), as
-models/src/ranking/din.rs builds them.
+`din_first_order` (bias + the first-order terms added to the logit), and
+--fm `din_fm` (DeepFM's FM term over the field vectors, the attended interest
+in the history's place), as models/src/ranking/din.rs builds them.
 
 Prints one line: test AUC, gAUC, logloss, valid AUC, best epoch, seconds
 (including reading the CSVs). torch only (no numpy), 2 threads.
@@ -119,12 +120,12 @@ class DeepFM(torch.nn.Module):
 
 class Din(torch.nn.Module):
     def __init__(s, layout, dim, hidden, target="item_id", sequence="history",
-                 interest_product=False, keep_mean=False, first_order=False):
+                 interest_product=False, keep_mean=False, first_order=False, fm=False):
         super().__init__()
         s.f = Fields(layout, dim, attended=(sequence,))
         s.target = [n for n, _ in layout["categorical"]].index(target)
         s.unit = mlp(4 * dim, (36,))
-        s.interest_product, s.keep_mean = interest_product, keep_mean
+        s.interest_product, s.keep_mean, s.fm = interest_product, keep_mean, fm
         pooled = 1 + int(keep_mean)
         s.mlp = mlp((s.f.count + pooled - 1 + pooled * int(interest_product)) * dim, hidden)
         s.bias = torch.nn.Parameter(torch.zeros(1)) if first_order else None
@@ -144,7 +145,10 @@ class Din(torch.nn.Module):
             slots += pooled[1:]
             if s.interest_product:
                 slots += [p * t for p in pooled]
-        y = s.mlp(torch.stack(slots, 1).flatten(1)).squeeze(1)
+        x = torch.stack(slots, 1)
+        y = s.mlp(x.flatten(1)).squeeze(1)
+        if s.fm:
+            y = y + bi_interaction(x[:, :s.f.count]).sum(1)
         return y if s.bias is None else s.bias + terms.sum(1) + y
 
 
@@ -201,6 +205,7 @@ def main():
     p.add_argument("--interest-product", action="store_true", help="DIN: the tower also reads e_t * v_U(t)")
     p.add_argument("--keep-mean", action="store_true", help="DIN: the history's mean beside the attended interest")
     p.add_argument("--first-order", action="store_true", help="DIN: add bias + first-order terms")
+    p.add_argument("--fm", action="store_true", help="DIN: add the FM term over the field vectors")
     p.add_argument("--ember-artifact", help="score with an ember DIN artifact's weights instead of training")
     a = p.parse_args()
     torch.set_num_threads(2)
@@ -212,7 +217,7 @@ def main():
     hidden = tuple(int(h) for h in a.hidden.split(","))
     if a.model == "din":
         model = Din(layout, a.dim, hidden, interest_product=a.interest_product,
-                    keep_mean=a.keep_mean, first_order=a.first_order)
+                    keep_mean=a.keep_mean, first_order=a.first_order, fm=a.fm)
     else:
         model = DeepFM(layout, a.dim, hidden)
     loss_fn = torch.nn.BCEWithLogitsLoss()
@@ -227,7 +232,7 @@ def main():
     if a.ember_artifact:
         if a.model != "din":
             p.error("--ember-artifact scores a DIN artifact: use --model din")
-        if a.interest_product or a.keep_mean or a.first_order:
+        if a.interest_product or a.keep_mean or a.first_order or a.fm:
             p.error("--ember-artifact loads the plain DIN only")
         load_ember_din(model, os.path.join(a.ember_artifact, "model.safetensors"))
         for name, split in (("valid", valid), ("test", test)):

@@ -9,7 +9,7 @@
 //! whose `sequence_pooling` is `target_attention` (the others pool as
 //! they say).
 //!
-//! Two terms from Alibaba's released code, each behind a key (off: the
+//! Three terms from Alibaba's released code, each behind a key (off: the
 //! paper's equation above):
 //!
 //! - `din_interest_product`: the tower also reads `e_t ⊙ v_U(t)` per
@@ -22,6 +22,13 @@
 //! - `din_first_order`: `ŷ = w_0 + Σ_i w_i + MLP(…)`, the official DIN
 //!   code's candidate bias `b_t` taken to every field (Wide&Deep's wide
 //!   part), so popularity need not pass through the tower.
+//!
+//! And one beyond that code, for data with user ids:
+//!
+//! - `din_fm`: `+ Σ_{i<j} <v_i, v_j>` over the field vectors, `v_U(t)`
+//!   in the sequence's place (DeepFM's FM part). The official DIN has no
+//!   user id; on MovieLens `<e_user, e_item>` is matrix factorisation,
+//!   which a ReLU tower only approximates (Rendle et al. 2020).
 
 use std::cell::RefCell;
 
@@ -32,6 +39,7 @@ use super::RankingConfig;
 use crate::batch::Batch;
 use crate::layers::{
     FeatureLayer, FirstOrder, Mlp, SequencePooling, TargetAttention, TargetAttentionConfig,
+    fm_second_order,
 };
 
 #[derive(Module, Debug)]
@@ -47,6 +55,9 @@ pub struct Din {
     /// `din_keep_mean`.
     #[module(skip)]
     pub keep_mean: bool,
+    /// `din_fm`.
+    #[module(skip)]
+    pub fm: bool,
     /// The candidate's position among the field vectors.
     #[module(skip)]
     pub target: usize,
@@ -109,6 +120,7 @@ impl Din {
                 .then(|| config.first_order(layout, device)),
             interest_product: config.din_interest_product,
             keep_mean: config.din_keep_mean,
+            fm: config.din_fm,
             target,
             first_sequence: layout.categorical.len(),
         })
@@ -153,11 +165,16 @@ impl Din {
             slots[self.first_sequence + s] = pooled.swap_remove(0);
         }
         let n = slots.len();
-        let y_dnn = self.deep.forward(Tensor::cat(slots, 1).reshape([b, n * d]));
-        match &self.linear {
-            Some(linear) => linear.forward(batch) + y_dnn,
-            None => y_dnn,
+        let x = Tensor::cat(slots, 1);
+        let y_fm = self.fm.then(|| fm_second_order(x.clone().narrow(1, 0, f)));
+        let mut y = self.deep.forward(x.reshape([b, n * d]));
+        if let Some(linear) = &self.linear {
+            y = y + linear.forward(batch);
         }
+        if let Some(y_fm) = y_fm {
+            y = y + y_fm;
+        }
+        y
     }
 }
 
@@ -218,7 +235,7 @@ mod tests {
     /// tower reads the three field vectors alone and there is no
     /// first-order term.
     #[test]
-    fn the_interest_product_and_first_order_terms_enter_as_the_equation_says() {
+    fn the_interest_product_first_order_and_fm_terms_enter_as_the_equation_says() {
         let device = Device::flex();
         let (layout, batch) = layout_and_batch(&device);
         let plain = Din::new(&config(false, false, false), &layout, &device).unwrap();
@@ -239,7 +256,7 @@ mod tests {
         });
         let (embedded, mask) = sequence.into_inner().unwrap();
         let v = fields.vectors;
-        let e_u = v.clone().narrow(1, 0, 1).reshape([2, 3]);
+        let e_u: Tensor<2> = v.clone().narrow(1, 0, 1).reshape([2, 3]);
         let e_t = v.narrow(1, 1, 1).reshape([2, 3]);
         let interest = din
             .attention
@@ -253,17 +270,29 @@ mod tests {
             / lengths;
         let x = Tensor::cat(
             vec![
-                e_u,
+                e_u.clone(),
                 e_t.clone(),
                 interest.clone(),
                 mean.clone(),
-                e_t.clone() * interest,
-                e_t * mean,
+                e_t.clone() * interest.clone(),
+                e_t.clone() * mean,
             ],
             1,
         );
-        let want = values(din.linear.as_ref().unwrap().forward(&batch) + din.deep.forward(x));
-        for (g, w) in got.iter().zip(&want) {
+        let want = din.linear.as_ref().unwrap().forward(&batch) + din.deep.forward(x);
+        close(&got, &values(want.clone()));
+
+        // `din_fm` adds Σ_{i<j} <v_i, v_j> over [e_u ; e_t ; v_U(t)],
+        // pair by pair here.
+        let mut with_fm = din.clone();
+        with_fm.fm = true;
+        let pair = |a: &Tensor<2>, b: &Tensor<2>| (a.clone() * b.clone()).sum_dim(1);
+        let fm = pair(&e_u, &e_t) + pair(&e_u, &interest) + pair(&e_t, &interest);
+        close(&values(with_fm.forward(&batch)), &values(want + fm));
+    }
+
+    fn close(got: &[f32], want: &[f32]) {
+        for (g, w) in got.iter().zip(want) {
             assert!((g - w).abs() < 1e-5, "{got:?} vs {want:?}");
         }
     }

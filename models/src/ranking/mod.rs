@@ -160,6 +160,12 @@ pub struct RankingConfig {
     /// (the official DIN code adds the candidate's bias `b_t`; this is it
     /// for every field, as Wide&Deep's wide part).
     pub din_first_order: bool,
+    /// DIN: add DeepFM's FM term `Σ_{i<j} <v_i, v_j>` over the field
+    /// vectors (the attended interest in its sequence's place), so
+    /// `<e_user, e_item>`, matrix factorisation, is a product the tower
+    /// need not learn; with `din_first_order` and neither of the two
+    /// above, DIN is DeepFM with the history attended instead of averaged.
+    pub din_fm: bool,
 }
 
 impl Default for RankingConfig {
@@ -186,6 +192,7 @@ impl Default for RankingConfig {
             din_interest_product: false,
             din_keep_mean: false,
             din_first_order: false,
+            din_fm: false,
         }
     }
 }
