@@ -5,7 +5,8 @@
 # ember DeepFM, PyTorch DeepFM, ember DIN (softmax weights), with DIN_RAW=1
 # ember DIN with the paper's raw weights (`model.din_softmax=false`), then
 # PyTorch DIN, built as the preset builds it (its din_interest_product,
-# din_keep_mean, din_first_order and din_fm keys become the peer's flags). Run logs and summaries go
+# din_keep_mean, din_first_order and din_fm keys, and either preset's
+# train.embedding_l2, become the peer's flags). Run logs and summaries go
 # to OUT.
 # Usage: [DIN_RAW=1] [PEER=0] scripts/din_vs_deepfm.sh OUT SEED... (e.g. OUT 42 1)
 # PEER=0 leaves the PyTorch runs out (ember's two models alone).
@@ -19,6 +20,14 @@ if preset_key din_interest_product; then din_flags+=(--interest-product); fi
 if preset_key din_keep_mean; then din_flags+=(--keep-mean); fi
 if preset_key din_first_order; then din_flags+=(--first-order); fi
 if preset_key din_fm; then din_flags+=(--fm); fi
+# A preset's `embedding_l2` (the touched-row L2) becomes the peer's flag.
+l2_flag() { # preset
+  local l2
+  l2=$(sed -nE 's/^embedding_l2 *= *([0-9.eE+-]+).*/\1/p' "$1")
+  if [ -n "$l2" ]; then echo "--embedding-l2 $l2"; fi
+}
+deepfm_l2=$(l2_flag configs/ml100k-implicit/deepfm.toml)
+din_l2=$(l2_flag configs/ml100k-implicit/din.toml)
 if [ "${PEER:-1}" != 0 ]; then
   # Fail before the first run, not after it: a sitting without its peer
   # is not the comparison this script exists for.
@@ -44,10 +53,12 @@ for seed in "$@"; do
       | tee -a "$out/torch.log"
   }
   run_ember deepfm configs/ml100k-implicit/deepfm.toml
-  run_torch deepfm
+  # shellcheck disable=SC2086 # the flag and its value, or nothing
+  run_torch deepfm $deepfm_l2
   run_ember din configs/ml100k-implicit/din.toml
   if [ "${DIN_RAW:-0}" = 1 ]; then
     run_ember din-raw configs/ml100k-implicit/din.toml --set model.din_softmax=false
   fi
-  run_torch din "${din_flags[@]}"
+  # shellcheck disable=SC2086
+  run_torch din "${din_flags[@]}" $din_l2
 done

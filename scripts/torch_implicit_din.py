@@ -19,9 +19,15 @@ zeros), every field vector into the tower, no FM part (Zhou et al. 2018);
 `din_first_order` (bias + the first-order terms added to the logit), and
 --fm `din_fm` (DeepFM's FM term over the field vectors, the attended interest
 in the history's place), as models/src/ranking/din.rs builds them.
+--embedding-l2 LAMBDA is ember's `train.embedding_l2` (with row-sparse
+lookups): LAMBDA/B times the squared norms of the distinct embedding rows
+the batch touched, DIN's mini-batch aware regulariser without its
+per-id frequency weights.
 
 Prints one line: test AUC, gAUC, logloss, valid AUC, best epoch, seconds
-(including reading the CSVs). torch only (no numpy), 2 threads.
+(including reading the CSVs), and the seconds of training alone (epochs
+and their validation, as ember's `train_seconds` counts them). torch only
+(no numpy), 2 threads.
 
     python3 scripts/torch_implicit_din.py DIR --model din --ember-artifact runs/X/artifact
 
@@ -104,6 +110,17 @@ class Fields(torch.nn.Module):
             else:
                 vecs.append((e * mask.unsqueeze(2)).sum(1) / denom)
         return torch.stack(vecs, 1), torch.cat(terms, 1), raw
+
+    def touched_l2(s, cat, seqs):
+        """Σ ‖row‖² over the distinct rows of every table (field vectors and
+        first-order weights) this batch looks up, padding included: what
+        ember's `train.embedding_l2` penalises (train/src/step.rs)."""
+        ids = [cat[:, i] for i in range(s.n_cat)] + list(seqs)
+        total = 0.0
+        for i, x in enumerate(ids):
+            rows = x.unique()
+            total = total + s.emb[i].weight[rows].pow(2).sum() + s.lin[i].weight[rows].pow(2).sum()
+        return total
 
 
 class DeepFM(torch.nn.Module):
@@ -206,6 +223,8 @@ def main():
     p.add_argument("--keep-mean", action="store_true", help="DIN: the history's mean beside the attended interest")
     p.add_argument("--first-order", action="store_true", help="DIN: add bias + first-order terms")
     p.add_argument("--fm", action="store_true", help="DIN: add the FM term over the field vectors")
+    p.add_argument("--embedding-l2", type=float, default=0.0,
+                   help="lambda of ember's train.embedding_l2: + lambda/B * sum of the touched rows' squared norms")
     p.add_argument("--ember-artifact", help="score with an ember DIN artifact's weights instead of training")
     a = p.parse_args()
     torch.set_num_threads(2)
@@ -241,18 +260,28 @@ def main():
                   % (a.model, name, auc(scores, labels), gauc(scores, labels, split[3])))
         return
     cat, seqs, y, _ = train
+
+    def batch_loss(idx):
+        c, q = cat[idx], [s[idx] for s in seqs]
+        loss = loss_fn(model(c, q), y[idx])
+        if a.embedding_l2 > 0:
+            loss = loss + model.f.touched_l2(c, q) * (a.embedding_l2 / len(idx))
+        return loss
+
+    fit_start = time.time()
     best, best_epoch = fit(
         model,
         len(y),
-        lambda idx: loss_fn(model(cat[idx], [s[idx] for s in seqs]), y[idx]),
+        lambda idx: batch_loss(idx),
         lambda: auc(predict(valid).tolist(), valid[2].tolist()),
         patience=a.patience,
     )
+    fit_seconds = time.time() - fit_start
     logits = predict(test)
     scores, labels = logits.tolist(), test[2].tolist()
-    print("torch %s seed %d: test AUC %.4f gAUC %.4f logloss %.4f | valid AUC %.4f | best epoch %d | %.1fs"
+    print("torch %s seed %d: test AUC %.4f gAUC %.4f logloss %.4f | valid AUC %.4f | best epoch %d | %.1fs | %.1fs training"
           % (a.model, a.seed, auc(scores, labels), gauc(scores, labels, test[3]),
-             loss_fn(logits, test[2]).item(), best, best_epoch, time.time() - start))
+             loss_fn(logits, test[2]).item(), best, best_epoch, time.time() - start, fit_seconds))
 
 
 if __name__ == "__main__":
