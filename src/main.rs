@@ -3,6 +3,7 @@
 //! eval-serving).
 
 mod allocator;
+mod compare;
 mod config_args;
 mod demo;
 mod distributed;
@@ -160,6 +161,15 @@ enum Command {
         /// The directory to write (created if missing).
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Two ranking models on the same test rows: their AUCs, and DeLong's
+    /// paired test of the difference (its standard error and 95% interval).
+    Compare {
+        /// The two artifact directories, A then B (`--model A --model B`).
+        #[arg(long = "model", num_args = 1, required = true)]
+        models: Vec<PathBuf>,
+        #[arg(long, default_value = "auto")]
+        device: DeviceChoice,
     },
     /// List the built-in datasets, or describe one.
     Datasets {
@@ -446,6 +456,13 @@ fn run(cli: Cli) -> Result<()> {
             device,
         } => retrieval::candidates(&model, top, &out, device),
         Command::Rows { run, out } => rows::write(&run, &out),
+        Command::Compare { models, device } => match models.as_slice() {
+            [a, b] => compare::compare(a, b, device),
+            _ => anyhow::bail!(
+                "ember compare takes two models (--model A --model B), got {}",
+                models.len()
+            ),
+        },
         Command::Datasets { name, root } => {
             let builtins = ember_datasets::registry::list_builtin();
             match name {

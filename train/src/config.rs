@@ -74,8 +74,8 @@ pub struct TrainConfig {
     pub monitor: Monitor,
     pub seed: u64,
     pub embedding_update: EmbeddingUpdate,
-    /// L2 penalty λ on the embedding rows each batch touches (λ/B · Σ‖e‖²);
-    /// needs `embedding_update = "row_sparse"`. 0 = off.
+    /// L2 penalty λ on the embedding rows each batch touches (λ/B · Σ‖e‖²,
+    /// `crate::step::touched_rows_l2`), with dense or row-sparse lookups. 0 = off.
     pub embedding_l2: f64,
     /// Id dropout (`crate::id_dropout`): categorical field name → probability
     /// that a training row's id is replaced by the field's OOV id. Empty = off.
@@ -150,11 +150,6 @@ impl RunConfig {
         if t.embedding_l2 < 0.0 {
             anyhow::bail!("train.embedding_l2 must be >= 0, got {}", t.embedding_l2);
         }
-        if t.embedding_l2 > 0.0 && t.embedding_update != EmbeddingUpdate::RowSparse {
-            anyhow::bail!(
-                "train.embedding_l2 regularises the rows a batch touches and needs train.embedding_update = \"row_sparse\""
-            );
-        }
         if t.batch_size == 0 || t.epochs == 0 {
             anyhow::bail!("train.batch_size and train.epochs must be positive");
         }
@@ -167,7 +162,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn embedding_l2_needs_row_sparse_lookups() {
+    fn embedding_l2_is_taken_with_either_lookup_and_must_not_be_negative() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("run.toml");
         std::fs::write(
@@ -175,9 +170,15 @@ mod tests {
             "name = \"x\"\n[data]\nsource = \"synthetic-ctr\"\n[train]\nembedding_l2 = 0.1\n",
         )
         .unwrap();
-        let err = RunConfig::load(&path, &[]).unwrap_err();
-        assert!(format!("{err:#}").contains("row_sparse"), "{err:#}");
-        let ok = RunConfig::load(&path, &["train.embedding_update=row_sparse".into()]).unwrap();
-        assert_eq!(ok.train.embedding_l2, 0.1);
+        let dense = RunConfig::load(&path, &[]).unwrap();
+        assert_eq!(dense.train.embedding_update, EmbeddingUpdate::Dense);
+        assert_eq!(dense.train.embedding_l2, 0.1);
+        let sparse = RunConfig::load(&path, &["train.embedding_update=row_sparse".into()]).unwrap();
+        assert_eq!(sparse.train.embedding_l2, 0.1);
+        let err = RunConfig::load(&path, &["train.embedding_l2=-1".into()]).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("embedding_l2 must be >= 0"),
+            "{err:#}"
+        );
     }
 }

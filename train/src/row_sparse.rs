@@ -495,6 +495,8 @@ mod tests {
     use burn::tensor::TensorData;
     use ember_models::layers::{EmbeddingTable, EmbeddingTableConfig, RowRecorder};
 
+    use crate::step::touched_rows_l2;
+
     const ROWS: usize = 6;
     const DIM: usize = 3;
 
@@ -531,14 +533,24 @@ mod tests {
     }
 
     fn sparse_steps(kind: OptimizerKind, steps: &[Vec<i32>], lr: f64) -> Vec<f32> {
+        sparse_steps_with_l2(kind, steps, lr, 0.0)
+    }
+
+    /// Row-sparse steps on `loss` + `train.embedding_l2`'s penalty (λ = `l2`).
+    fn sparse_steps_with_l2(kind: OptimizerKind, steps: &[Vec<i32>], lr: f64, l2: f64) -> Vec<f32> {
         let device = Device::flex().autodiff();
         let mut t = table(&device);
         let mut optim = RowSparseOptimizer::new(RowSparseConfig::new(kind, 1e-8));
         for ids in steps {
             let recorder = RowRecorder::default();
             let looked_up = t.lookup_row_sparse(ids, &recorder);
-            let mut grads = loss(looked_up).backward();
-            t = optim.step(lr, t, recorder.take(), &mut grads);
+            let gathered = recorder.take();
+            let mut objective = loss(looked_up);
+            if let Some(penalty) = touched_rows_l2(&gathered, l2, ids.len()) {
+                objective = objective + penalty;
+            }
+            let mut grads = objective.backward();
+            t = optim.step(lr, t, gathered, &mut grads);
         }
         weights(&t)
     }
@@ -550,6 +562,27 @@ mod tests {
             let n = ids.len();
             let looked_up = t.lookup(ids_tensor(ids, &device)).reshape([n, DIM]);
             let grads = GradientsParams::from_grads(loss(looked_up).backward(), &t);
+            t = optim.step(lr, t, grads);
+        }
+        weights(&t)
+    }
+
+    /// Dense steps on the same objective, the touched rows recorded by an
+    /// attached recorder (as the trainer does for `embedding_l2` without
+    /// row-sparse lookups): the table gets the whole gradient.
+    fn dense_steps_with_l2(
+        mut optim: ModuleOptimizer,
+        steps: &[Vec<i32>],
+        lr: f64,
+        l2: f64,
+    ) -> Vec<f32> {
+        let device = Device::flex().autodiff();
+        let mut t = table(&device);
+        for ids in steps {
+            let recorder = RowRecorder::attached();
+            let looked_up = t.lookup_row_sparse(ids, &recorder);
+            let penalty = touched_rows_l2(&recorder.take(), l2, ids.len()).unwrap();
+            let grads = GradientsParams::from_grads((loss(looked_up) + penalty).backward(), &t);
             t = optim.step(lr, t, grads);
         }
         weights(&t)
@@ -658,6 +691,35 @@ mod tests {
         let sparse = sparse_steps(OptimizerKind::Adagrad, &steps, 0.1);
         let dense = dense_steps(AdaGradConfig::new().with_epsilon(1e-8).init(), &steps, 0.1);
         assert_close(&sparse, &dense, 1e-5);
+    }
+
+    /// `train.embedding_l2` is one term for both lookups: a dense table
+    /// whose touched rows are recorded attached gets the same steps as the
+    /// row-sparse optimizer (Adagrad: identical for every row, as an
+    /// untouched row's gradient is 0 with the penalty too), and the
+    /// penalty moves the rows (λ large enough to matter).
+    #[test]
+    fn touched_row_l2_steps_a_dense_table_as_it_steps_a_row_sparse_one() {
+        let steps = vec![vec![1, 4, 1], vec![0, 4], vec![5, 5, 2, 1]];
+        let l2 = 0.5;
+        let sparse = sparse_steps_with_l2(OptimizerKind::Adagrad, &steps, 0.1, l2);
+        let dense = dense_steps_with_l2(
+            AdaGradConfig::new().with_epsilon(1e-8).init(),
+            &steps,
+            0.1,
+            l2,
+        );
+        assert_close(&sparse, &dense, 1e-5);
+        let unregularised = sparse_steps(OptimizerKind::Adagrad, &steps, 0.1);
+        assert!(
+            sparse
+                .iter()
+                .zip(&unregularised)
+                .any(|(a, b)| (a - b).abs() > 1e-3)
+        );
+        // Row 3 is never touched: neither the loss nor the penalty moves it.
+        let before = weights(&table(&Device::flex().autodiff()));
+        assert_close(&dense[3 * DIM..4 * DIM], &before[3 * DIM..4 * DIM], 0.0);
     }
 
     /// Lazy Adam moves a row only in the steps that touch it, with the

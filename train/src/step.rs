@@ -7,6 +7,7 @@
 
 use burn::optim::{AdaGradConfig, AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
+use ember_models::layers::{GatheredRows, RowRecorder};
 use ember_models::{Batch, RankingModel};
 
 use crate::config::{EmbeddingUpdate, OptimizerKind, TrainConfig};
@@ -50,20 +51,22 @@ impl Stepper {
     /// Trains `model` on `batch` once; returns the updated model and the
     /// batch's mean loss, still on the device (reading it would sync).
     pub fn step(&mut self, model: RankingModel, mut batch: Batch) -> (RankingModel, Tensor<1>) {
-        let recorder = self.row_sparse.is_some().then(|| batch.record_rows());
+        // Row-sparse lookups record the touched rows for their optimizer;
+        // dense tables with the L2 record them (attached to the tables)
+        // for the penalty alone.
+        let recorder = if self.row_sparse.is_some() {
+            Some(batch.record_rows())
+        } else if self.embedding_l2 > 0.0 {
+            Some(batch.record_rows_with(RowRecorder::attached()))
+        } else {
+            None
+        };
         let labels = batch.labels.clone();
         let loss = bce_with_logits(model.forward(&batch), labels);
         let gathered = recorder.map(|r| r.take()).unwrap_or_default();
-        // L2 on the touched rows only ("lazy" regularisation, as industrial
-        // trainers do): λ/B · Σ_rows ‖e‖², so its weight does not depend on
-        // the batch size. Needs row-sparse lookups (the config checks).
-        let objective = if self.embedding_l2 > 0.0 && !gathered.is_empty() {
-            let b = batch.size() as f64;
-            gathered.iter().fold(loss.clone(), |acc, g| {
-                acc + g.rows.clone().square().sum() * (self.embedding_l2 / b)
-            })
-        } else {
-            loss.clone()
+        let objective = match touched_rows_l2(&gathered, self.embedding_l2, batch.size()) {
+            Some(penalty) => loss.clone() + penalty,
+            None => loss.clone(),
         };
         let mut grads = objective.backward();
         let mut model = model;
@@ -74,4 +77,26 @@ impl Stepper {
         let model = self.optim.step(self.lr, model, grads);
         (model, loss.detach())
     }
+}
+
+/// L2 on the rows a batch touches only ("lazy" regularisation, as industrial
+/// trainers and DIN's mini-batch aware regulariser do, without its per-id
+/// frequency weights): `λ/B · Σ_tables Σ_{r ∈ unique} ‖E_r‖²`, divided by the
+/// batch size so that its weight does not depend on it. `None` when λ is 0
+/// or nothing was recorded. The same term for row-sparse and dense tables:
+/// only where its gradient goes differs (the recorded rows, or through them
+/// to the whole table).
+pub(crate) fn touched_rows_l2(
+    gathered: &[GatheredRows],
+    lambda: f64,
+    batch_size: usize,
+) -> Option<Tensor<1>> {
+    if lambda <= 0.0 || gathered.is_empty() {
+        return None;
+    }
+    let scale = lambda / batch_size as f64;
+    gathered
+        .iter()
+        .map(|g| g.rows.clone().square().sum() * scale)
+        .reduce(|a, b| a + b)
 }

@@ -39,7 +39,8 @@ pub struct GatheredRows {
     /// the ranks that own them without reading the device back.
     pub unique_host: Vec<i32>,
     /// `[U, d]` = `E[unique]`, an autodiff leaf: its gradient is the table's
-    /// gradient restricted to the touched rows.
+    /// gradient restricted to the touched rows (with an
+    /// [`RowRecorder::attached`] recorder, a gather that passes it on to `E`).
     pub rows: Tensor<2>,
 }
 
@@ -64,6 +65,8 @@ pub trait RowSource: Send + Sync + std::fmt::Debug {
 pub struct RowRecorder {
     rows: Arc<Mutex<Vec<GatheredRows>>>,
     source: Option<Arc<dyn RowSource>>,
+    /// The gathered rows stay attached to their tables (see [`RowRecorder::attached`]).
+    attached: bool,
 }
 
 impl RowRecorder {
@@ -72,6 +75,19 @@ impl RowRecorder {
         Self {
             rows: Arc::default(),
             source: Some(source),
+            attached: false,
+        }
+    }
+
+    /// A recorder for dense training that still wants the touched rows:
+    /// each table's `R = E[unique]` stays in the autograd graph, so backward
+    /// reaches the whole table as a dense lookup's does (the dense optimizer
+    /// updates it), and the recorded rows only serve terms computed on the
+    /// rows a batch touches, such as `train.embedding_l2`'s penalty.
+    pub fn attached() -> Self {
+        Self {
+            attached: true,
+            ..Self::default()
         }
     }
 
@@ -102,8 +118,9 @@ pub fn dedup_ids(ids: &[i32]) -> (Vec<i32>, Vec<i32>) {
     (unique, local)
 }
 
-/// Gathers the distinct rows of `weight` that `ids` use as a fresh leaf,
-/// records them, and returns `weight[ids]`, `[N, d]`, computed from that leaf.
+/// Gathers the distinct rows of `weight` that `ids` use as a fresh leaf
+/// (still attached to `weight` with an [`RowRecorder::attached`] recorder),
+/// records them, and returns `weight[ids]`, `[N, d]`, computed from them.
 pub fn lookup_row_sparse(
     param: ParamId,
     weight: Tensor<2>,
@@ -116,13 +133,13 @@ pub fn lookup_row_sparse(
     let (u, n) = (unique_host.len(), local.len());
     let unique = Tensor::<1, Int>::from_data(TensorData::new(unique_host.clone(), [u]), &device);
     let rows = match &recorder.source {
-        Some(source) => source.fetch(param, &weight, &unique_host),
-        None => weight.detach().select(0, unique.clone()),
-    }
-    .detach();
+        _ if recorder.attached => weight.select(0, unique.clone()),
+        Some(source) => source.fetch(param, &weight, &unique_host).detach(),
+        None => weight.detach().select(0, unique.clone()).detach(),
+    };
     // A leaf that wants a gradient when training; scoring through a sharded
     // table (no autodiff) looks rows up the same way, without one.
-    let rows = if device.is_autodiff() {
+    let rows = if device.is_autodiff() && !recorder.attached {
         rows.require_grad()
     } else {
         rows

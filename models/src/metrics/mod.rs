@@ -3,10 +3,12 @@
 //! and serving evaluates with them, so they live below both.
 
 mod multitask;
+mod paired_auc;
 mod ranking;
 mod retrieval;
 
 pub use multitask::{MultiTaskMetrics, TaskMetrics};
+pub use paired_auc::{PairedAuc, paired_auc};
 pub use ranking::EvalMetrics;
 pub use retrieval::{RetrievalMetrics, TopKMetrics};
 
@@ -16,27 +18,17 @@ use std::collections::HashMap;
 /// above a random negative, ties counting one half. O(n log n) by ranking.
 /// `None` when the labels hold only one class.
 pub fn auc(scores: &[f32], labels: &[f32]) -> Option<f64> {
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_unstable_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let ranks = paired_auc::midranks(scores);
     let (mut positives, mut negatives) = (0f64, 0f64);
     // Sum of the (average, 1-based) ranks of the positives.
     let mut rank_sum = 0f64;
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j < order.len() && scores[order[j]] == scores[order[i]] {
-            j += 1;
+    for (&rank, &label) in ranks.iter().zip(labels) {
+        if label > 0.5 {
+            positives += 1.0;
+            rank_sum += rank;
+        } else {
+            negatives += 1.0;
         }
-        let average_rank = (i + j + 1) as f64 / 2.0;
-        for &k in &order[i..j] {
-            if labels[k] > 0.5 {
-                positives += 1.0;
-                rank_sum += average_rank;
-            } else {
-                negatives += 1.0;
-            }
-        }
-        i = j;
     }
     if positives == 0.0 || negatives == 0.0 {
         return None;
