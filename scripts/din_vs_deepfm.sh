@@ -6,7 +6,10 @@
 # ember DIN with the paper's raw weights (`model.din_softmax=false`), then
 # PyTorch DIN, built as the preset builds it (its din_interest_product,
 # din_keep_mean, din_first_order and din_fm keys, and either preset's
-# train.embedding_l2, become the peer's flags). Run logs and summaries go
+# train.embedding_l2, become the peer's flags). After each seed,
+# `ember compare` gives DeLong's paired test of DIN against DeepFM on the
+# test rows, for ember's pair (their artifacts) and the peer's (the scores
+# its --test-scores wrote), into OUT/compare.log. Run logs and summaries go
 # to OUT.
 # Usage: [DIN_RAW=1] [PEER=0] scripts/din_vs_deepfm.sh OUT SEED... (e.g. OUT 42 1)
 # PEER=0 leaves the PyTorch runs out (ember's two models alone).
@@ -49,7 +52,8 @@ for seed in "$@"; do
   }
   run_torch() { # model flags...
     if [ "${PEER:-1}" = 0 ]; then return; fi
-    python3 scripts/torch_implicit_din.py "$out/rows" --model "$@" --seed "$seed" 2>>"$out/torch.err" \
+    python3 scripts/torch_implicit_din.py "$out/rows" --model "$@" --seed "$seed" \
+      --test-scores "$out/torch-$1-s$seed.scores.csv" 2>>"$out/torch.err" \
       | tee -a "$out/torch.log"
   }
   run_ember deepfm configs/ml100k-implicit/deepfm.toml
@@ -61,4 +65,14 @@ for seed in "$@"; do
   fi
   # shellcheck disable=SC2086
   run_torch din "${din_flags[@]}" $din_l2
+  {
+    echo "seed $seed, ember: DIN (A) against DeepFM (B)"
+    "$bin" compare --device cpu --model "$out/runs/din-s$seed/ml100k-implicit-din/artifact" \
+      --model "$out/runs/deepfm-s$seed/ml100k-implicit-deepfm/artifact"
+    if [ "${PEER:-1}" != 0 ]; then
+      echo "seed $seed, the PyTorch peer: DIN (A) against DeepFM (B)"
+      "$bin" compare --scores "$out/torch-din-s$seed.scores.csv" \
+        --scores "$out/torch-deepfm-s$seed.scores.csv"
+    fi
+  } 2>&1 | tee -a "$out/compare.log"
 done

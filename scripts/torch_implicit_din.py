@@ -27,7 +27,9 @@ per-id frequency weights.
 Prints one line: test AUC, gAUC, logloss, valid AUC, best epoch, seconds
 (including reading the CSVs), and the seconds of training alone (epochs
 and their validation, as ember's `train_seconds` counts them). torch only
-(no numpy), 2 threads.
+(no numpy), 2 threads. --test-scores FILE also writes the test rows' labels
+and scores (`label,score`, the rows' order) for
+`ember compare --scores A --scores B`, DeLong's paired test of two models.
 
     python3 scripts/torch_implicit_din.py DIR --model din --ember-artifact runs/X/artifact
 
@@ -225,6 +227,7 @@ def main():
     p.add_argument("--fm", action="store_true", help="DIN: add the FM term over the field vectors")
     p.add_argument("--embedding-l2", type=float, default=0.0,
                    help="lambda of ember's train.embedding_l2: + lambda/B * sum of the touched rows' squared norms")
+    p.add_argument("--test-scores", help="write the test rows' label,score to this CSV file")
     p.add_argument("--ember-artifact", help="score with an ember DIN artifact's weights instead of training")
     a = p.parse_args()
     torch.set_num_threads(2)
@@ -279,6 +282,11 @@ def main():
     fit_seconds = time.time() - fit_start
     logits = predict(test)
     scores, labels = logits.tolist(), test[2].tolist()
+    if a.test_scores:
+        with open(a.test_scores, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["label", "score"])
+            w.writerows((int(l), "%.7g" % s) for l, s in zip(labels, scores))
     print("torch %s seed %d: test AUC %.4f gAUC %.4f logloss %.4f | valid AUC %.4f | best epoch %d | %.1fs | %.1fs training"
           % (a.model, a.seed, auc(scores, labels), gauc(scores, labels, test[3]),
              loss_fn(logits, test[2]).item(), best, best_epoch, time.time() - start, fit_seconds))

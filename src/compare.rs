@@ -4,13 +4,18 @@
 //! `ember_models::metrics::paired_auc`). Models compared on a test split of
 //! a few hundred positives can differ by less than its noise; this says so
 //! before a table is read as a ranking.
+//!
+//! `ember compare --scores A.csv --scores B.csv` runs the same test on two
+//! models scored outside ember (the PyTorch peer's `--test-scores`): CSV
+//! files with `label` and `score` columns, one line per test row, in the
+//! same row order.
 
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use ember_infer::Predictor;
 use ember_models::device::DeviceChoice;
-use ember_models::metrics::paired_auc;
+use ember_models::metrics::{PairedAuc, paired_auc};
 
 pub fn compare(a: &Path, b: &Path, device: DeviceChoice) -> Result<()> {
     let (model_a, model_b) = (Predictor::load(a, device)?, Predictor::load(b, device)?);
@@ -29,6 +34,85 @@ pub fn compare(a: &Path, b: &Path, device: DeviceChoice) -> Result<()> {
         &labels,
     )
     .map_err(anyhow::Error::msg)?;
+    report(a, b, &p);
+    Ok(())
+}
+
+/// The paired test on two score files (`label,score` lines for the same
+/// test rows in the same order); a row whose labels disagree means the
+/// files do not score the same rows, and is refused.
+pub fn compare_score_files(a: &Path, b: &Path) -> Result<()> {
+    let (labels, scores_a) = read_scores(a)?;
+    let (labels_b, scores_b) = read_scores(b)?;
+    if labels.len() != labels_b.len() {
+        bail!(
+            "{} has {} rows and {} has {}: they do not score the same test rows",
+            a.display(),
+            labels.len(),
+            b.display(),
+            labels_b.len()
+        );
+    }
+    if let Some(row) = labels.iter().zip(&labels_b).position(|(x, y)| x != y) {
+        bail!(
+            "{} and {} disagree on the label of row {} (line {}): they do not score the same test rows in the same order",
+            a.display(),
+            b.display(),
+            row + 1,
+            row + 2
+        );
+    }
+    let p = paired_auc(&scores_a, &scores_b, &labels).map_err(anyhow::Error::msg)?;
+    report(a, b, &p);
+    Ok(())
+}
+
+/// Labels and scores of a `label,score` CSV file (header first).
+fn read_scores(path: &Path) -> Result<(Vec<f32>, Vec<f32>)> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let headers = reader
+        .headers()
+        .with_context(|| format!("reading {}", path.display()))?
+        .clone();
+    let column = |name: &str| {
+        headers.iter().position(|h| h == name).with_context(|| {
+            format!(
+                "{}: no `{name}` column (the header is `{}`; a score file has `label` and `score`)",
+                path.display(),
+                headers.iter().collect::<Vec<_>>().join(",")
+            )
+        })
+    };
+    let (label_at, score_at) = (column("label")?, column("score")?);
+    let (mut labels, mut scores) = (Vec::new(), Vec::new());
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let record = record.with_context(|| format!("{} line {line}", path.display()))?;
+        let field = |at: usize, name: &str| -> Result<f32> {
+            let text = record.get(at).unwrap_or("");
+            match text.trim().parse::<f32>() {
+                Ok(v) if v.is_finite() => Ok(v),
+                _ => bail!(
+                    "{} line {line}, field `{name}`: `{text}` is not a finite number",
+                    path.display()
+                ),
+            }
+        };
+        let label = field(label_at, "label")?;
+        if label != 0.0 && label != 1.0 {
+            bail!(
+                "{} line {line}, field `label`: {label} is not 0 or 1",
+                path.display()
+            );
+        }
+        labels.push(label);
+        scores.push(field(score_at, "score")?);
+    }
+    Ok((labels, scores))
+}
+
+fn report(a: &Path, b: &Path, p: &PairedAuc) {
     let (low, high) = p.interval_95();
     println!(
         "test rows: {} positives, {} negatives",
@@ -49,5 +133,4 @@ pub fn compare(a: &Path, b: &Path, device: DeviceChoice) -> Result<()> {
             "within the test rows' sampling noise"
         }
     );
-    Ok(())
 }

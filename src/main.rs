@@ -166,8 +166,17 @@ enum Command {
     /// paired test of the difference (its standard error and 95% interval).
     Compare {
         /// The two artifact directories, A then B (`--model A --model B`).
-        #[arg(long = "model", num_args = 1, required = true)]
+        #[arg(
+            long = "model",
+            num_args = 1,
+            required_unless_present = "scores",
+            conflicts_with = "scores"
+        )]
         models: Vec<PathBuf>,
+        /// Or two models scored elsewhere: `label,score` CSV files for the
+        /// same test rows in the same order (`--scores A.csv --scores B.csv`).
+        #[arg(long = "scores", num_args = 1)]
+        scores: Vec<PathBuf>,
         #[arg(long, default_value = "auto")]
         device: DeviceChoice,
     },
@@ -456,11 +465,17 @@ fn run(cli: Cli) -> Result<()> {
             device,
         } => retrieval::candidates(&model, top, &out, device),
         Command::Rows { run, out } => rows::write(&run, &out),
-        Command::Compare { models, device } => match models.as_slice() {
-            [a, b] => compare::compare(a, b, device),
+        Command::Compare {
+            models,
+            scores,
+            device,
+        } => match (models.as_slice(), scores.as_slice()) {
+            ([a, b], []) => compare::compare(a, b, device),
+            ([], [a, b]) => compare::compare_score_files(a, b),
             _ => anyhow::bail!(
-                "ember compare takes two models (--model A --model B), got {}",
-                models.len()
+                "ember compare takes two models (--model A --model B) or two score files (--scores A --scores B), got {} and {}",
+                models.len(),
+                scores.len()
             ),
         },
         Command::Datasets { name, root } => {

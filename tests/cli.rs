@@ -245,3 +245,66 @@ fn rows_writes_the_encoded_splits_a_config_trains_on() {
         );
     }
 }
+
+#[test]
+fn compare_tests_two_score_files_and_refuses_rows_that_differ() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    // A ranks every positive above every negative (AUC 1); B misorders one
+    // of the nine pairs (AUC 8/9).
+    let a = write(
+        "a.csv",
+        "label,score\n1,0.9\n0,0.1\n1,0.8\n0,0.2\n1,0.7\n0,0.3\n",
+    );
+    let b = write(
+        "b.csv",
+        "label,score\n1,0.9\n0,0.75\n1,0.8\n0,0.2\n1,0.7\n0,0.3\n",
+    );
+    let out = ember()
+        .arg("compare")
+        .arg("--scores")
+        .arg(&a)
+        .arg("--scores")
+        .arg(&b)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("3 positives, 3 negatives"), "{text}");
+    assert!(
+        text.contains("AUC 1.0000") && text.contains("AUC 0.8889"),
+        "{text}"
+    );
+    assert!(text.contains("A - B: +0.1111"), "{text}");
+
+    // Labels that disagree on line 3 are different rows, not a comparison.
+    let shifted = write(
+        "c.csv",
+        "label,score\n1,0.9\n1,0.1\n0,0.8\n0,0.2\n1,0.7\n0,0.3\n",
+    );
+    let bad_score = write("d.csv", "label,score\n1,0.9\n0,nan\n");
+    for (other, expected) in [
+        (&shifted, "line 3"),
+        (&bad_score, "d.csv line 3, field `score`"),
+    ] {
+        let out = ember()
+            .arg("compare")
+            .arg("--scores")
+            .arg(&a)
+            .arg("--scores")
+            .arg(other)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(err.contains(expected), "{expected} missing from: {err}");
+    }
+}
